@@ -1,0 +1,118 @@
+from django import forms
+from django.contrib.auth import password_validation
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Closure, OpeningHours, Organization, Role
+
+
+class TokenForm(forms.Form):
+    token = forms.CharField(
+        label=_("Code"),
+        max_length=16,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+
+class InvitationForm(forms.Form):
+    roles = forms.MultipleChoiceField(
+        label=_("Roles"), choices=Role.choices, widget=forms.CheckboxSelectMultiple
+    )
+    note = forms.CharField(label=_("For"), max_length=100, required=False)
+
+
+class InvitationAcceptForm(forms.Form):
+    username = forms.CharField(label=_("Username"), max_length=150)
+    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput)
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        password_validation.validate_password(password)
+        return password
+
+
+class MembershipForm(forms.Form):
+    roles = forms.MultipleChoiceField(
+        label=_("Roles"), choices=Role.choices, widget=forms.CheckboxSelectMultiple
+    )
+    is_active = forms.BooleanField(label=_("Active"), required=False)
+
+
+class OrganizationSettingsForm(forms.ModelForm):
+    languages = forms.MultipleChoiceField(
+        label=_("Languages offered"),
+        choices=[("en", _("English")), ("fr", _("French"))],
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = Organization
+        fields = [
+            "public_name",
+            "neutral_title",
+            "quick_exit_url",
+            "time_zone",
+            "languages",
+            "outage_banner",
+            "hotline_numbers",
+            "emergency_number",
+            "shelter_directory_url",
+            "staff_idle_minutes",
+            "staff_session_hours",
+        ]
+
+    def clean_staff_idle_minutes(self):
+        value = self.cleaned_data["staff_idle_minutes"]
+        if not 1 <= value <= 60:
+            raise forms.ValidationError(_("Choose between 1 and 60 minutes."))
+        return value
+
+    def clean_staff_session_hours(self):
+        value = self.cleaned_data["staff_session_hours"]
+        if not 1 <= value <= 14:
+            raise forms.ValidationError(_("Choose between 1 and 14 hours."))
+        return value
+
+
+OpeningHoursFormSet = forms.modelformset_factory(
+    OpeningHours,
+    fields=["weekday", "opens_at", "closes_at"],
+    extra=1,
+    can_delete=True,
+    widgets={
+        "opens_at": forms.TimeInput(attrs={"type": "time"}),
+        "closes_at": forms.TimeInput(attrs={"type": "time"}),
+    },
+)
+
+ClosureFormSet = forms.modelformset_factory(
+    Closure,
+    fields=["starts_on", "ends_on", "note"],
+    extra=1,
+    can_delete=True,
+    widgets={
+        "starts_on": forms.DateInput(attrs={"type": "date"}),
+        "ends_on": forms.DateInput(attrs={"type": "date"}),
+    },
+)
+
+
+class OrganizationCreateForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=200)
+    slug = forms.SlugField(label=_("Short name"), max_length=50)
+    hostname = forms.CharField(label=_("Hostname"), max_length=253)
+    languages = forms.MultipleChoiceField(
+        label=_("Languages offered"),
+        choices=[("en", _("English")), ("fr", _("French"))],
+        widget=forms.CheckboxSelectMultiple,
+        initial=["en", "fr"],
+    )
+
+    def clean_slug(self):
+        slug = self.cleaned_data["slug"]
+        if Organization.objects.filter(slug=slug).exists():
+            raise forms.ValidationError(_("This short name is taken."))
+        return slug
+
+
+class HostnameForm(forms.Form):
+    hostname = forms.CharField(label=_("Hostname"), max_length=253)

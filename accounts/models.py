@@ -1,0 +1,224 @@
+"""Organizations (the tenants), their hostnames and settings, and staff.
+
+Survivors have no account here: crisis chat is anonymous, and forum members
+are pseudonymous identities kept in the ``groups`` app.
+"""
+
+import datetime
+import zoneinfo
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+def validate_time_zone(value):
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("Unknown time zone."))
+
+
+class Organization(models.Model):
+    slug = models.SlugField(_("short name"), unique=True, max_length=50)
+    name = models.CharField(_("name"), max_length=200)
+    is_active = models.BooleanField(_("active"), default=True)
+    public_name = models.CharField(
+        _("public name"),
+        max_length=200,
+        help_text=_("Shown to staff and on pages that are not seen by survivors."),
+    )
+    neutral_title = models.CharField(
+        _("neutral page title"),
+        max_length=80,
+        default="Support",
+        help_text=_("The browser tab title of every survivor page: choose something unremarkable."),
+    )
+    quick_exit_url = models.URLField(
+        _("quick-exit destination"),
+        default="https://www.wikipedia.org/",
+        help_text=_("The neutral site a survivor lands on when she leaves quickly."),
+    )
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="America/Toronto", validators=[validate_time_zone]
+    )
+    languages = models.JSONField(_("languages offered"), default=list)
+    outage_banner = models.TextField(
+        _("outage banner"),
+        blank=True,
+        help_text=_("While set, shown on survivor pages and chat is closed."),
+    )
+    hotline_numbers = models.TextField(
+        _("hotline numbers"), blank=True, help_text=_("One per line, shown when chat is closed.")
+    )
+    emergency_number = models.CharField(_("emergency number"), max_length=20, default="911")
+    shelter_directory_url = models.URLField(_("shelter directory"), blank=True)
+    staff_idle_minutes = models.PositiveIntegerField(
+        _("staff idle time-out (minutes)"), default=15
+    )
+    staff_session_hours = models.PositiveIntegerField(
+        _("staff session length (hours)"), default=10
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("organization")
+        verbose_name_plural = _("organizations")
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def tz(self):
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+    @property
+    def hotline_list(self):
+        return [line.strip() for line in self.hotline_numbers.splitlines() if line.strip()]
+
+
+class OrganizationHostname(models.Model):
+    """A hostname that reaches one organization (a subdomain or its own domain)."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="hostnames"
+    )
+    hostname = models.CharField(_("hostname"), max_length=253, unique=True)
+
+    # Resolving a host must find its row before any organization is current.
+    RLS_HOST_LOOKUP_COLUMN = "hostname"
+
+    class Meta:
+        ordering = ["hostname"]
+
+    def __str__(self):
+        return self.hostname
+
+    def save(self, *args, **kwargs):
+        self.hostname = self.hostname.lower().strip().rstrip(".")
+        super().save(*args, **kwargs)
+
+
+class TenantModel(models.Model):
+    """Base of every table owned by one organization, child tables included."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+", db_index=True
+    )
+
+    class Meta:
+        abstract = True
+
+
+class OpeningHours(TenantModel):
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, _("Monday")
+        TUESDAY = 1, _("Tuesday")
+        WEDNESDAY = 2, _("Wednesday")
+        THURSDAY = 3, _("Thursday")
+        FRIDAY = 4, _("Friday")
+        SATURDAY = 5, _("Saturday")
+        SUNDAY = 6, _("Sunday")
+
+    weekday = models.PositiveSmallIntegerField(_("day"), choices=Weekday.choices)
+    opens_at = models.TimeField(_("opens"))
+    closes_at = models.TimeField(_("closes"))
+
+    class Meta:
+        ordering = ["weekday", "opens_at"]
+
+    def __str__(self):
+        return f"{self.get_weekday_display()} {self.opens_at:%H:%M}–{self.closes_at:%H:%M}"
+
+    def clean(self):
+        if self.opens_at is not None and self.closes_at is not None:
+            if self.closes_at <= self.opens_at and self.closes_at != datetime.time(0, 0):
+                raise ValidationError(_("Closing time must be after opening time."))
+
+
+class Closure(TenantModel):
+    starts_on = models.DateField(_("first day"))
+    ends_on = models.DateField(_("last day"))
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["starts_on"]
+
+    def __str__(self):
+        return f"{self.starts_on} – {self.ends_on}"
+
+    def clean(self):
+        if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
+            raise ValidationError(_("The last day cannot be before the first day."))
+
+
+class User(AbstractUser):
+    """A staff person or the platform operator; survivors never have one."""
+
+    is_operator = models.BooleanField(
+        _("platform operator"),
+        default=False,
+        help_text=_("Manages organizations from the platform host; sees no survivor data."),
+    )
+
+    class Meta:
+        verbose_name = _("staff account")
+
+
+class Role(models.TextChoices):
+    ORG_ADMIN = "org_admin", _("Organization admin")
+    SUPERVISOR = "supervisor", _("Supervisor")
+    SUPPORT_WORKER = "support_worker", _("Support worker")
+    MODERATOR = "moderator", _("Moderator / facilitator")
+    INTERPRETER = "interpreter", _("Interpreter")
+
+
+class Membership(TenantModel):
+    """A staff person's place in one organization and the roles she holds there."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    roles = models.JSONField(_("roles"), default=list)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "user"], name="membership_unique_user")
+        ]
+        ordering = ["user__username"]
+
+    def __str__(self):
+        return f"{self.user} @ {self.organization_id}"
+
+    def has_role(self, *roles):
+        return any(role in self.roles for role in roles)
+
+    def role_labels(self):
+        return [Role(role).label for role in self.roles if role in Role.values]
+
+
+class Invitation(TenantModel):
+    """A single-use, expiring link by which a person joins an organization's staff.
+
+    Only the SHA-256 of the token is stored; the link is shown once, to the
+    person who created it.
+    """
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    roles = models.JSONField(_("roles"), default=list)
+    note = models.CharField(
+        _("for"), max_length=100, blank=True, help_text=_("A reminder of who it is for.")
+    )
+    created_by = models.ForeignKey(
+        User, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.note or str(self.pk)

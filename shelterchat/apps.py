@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ShelterChatConfig(AppConfig):
+    name = "shelterchat"
+    verbose_name = "ShelterChat"

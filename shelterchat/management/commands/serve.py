@@ -1,0 +1,29 @@
+"""Serve the project with daphne, without daphne's access log.
+
+daphne's access log and ``runserver`` print every client's address; this
+command starts daphne's server with no access logger at all.
+"""
+
+from daphne.endpoints import build_endpoint_description_strings
+from daphne.server import Server
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Serve HTTP and WebSockets with daphne, writing no client address anywhere."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+
+    def handle(self, *args, host, port, **options):
+        from shelterchat.asgi import application
+
+        self.stdout.write(f"Serving on http://{host}:{port}/ (Ctrl+C to stop)")
+        Server(
+            application=application,
+            endpoints=build_endpoint_description_strings(host=host, port=port),
+            action_logger=None,
+            verbosity=0,
+            proxy_forwarded_address_header=None,
+        ).run()

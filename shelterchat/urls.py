@@ -1,0 +1,18 @@
+"""URLs of an organization's hosts: survivor pages (language-prefixed) and staff pages."""
+
+from django.conf.urls.i18n import i18n_patterns
+from django.urls import include, path
+
+from policies.views import audit_log, quick_exit
+from shelterchat.views import survivor_home
+
+urlpatterns = [
+    path("exit/", quick_exit, name="quick_exit"),
+    path("staff/", include("accounts.urls")),
+    path("staff/audit/", audit_log, name="audit_log"),
+]
+
+# The language is in the address, not in a cookie, so switching it stores nothing.
+urlpatterns += i18n_patterns(
+    path("", survivor_home, name="survivor_home"),
+)
