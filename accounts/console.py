@@ -55,7 +55,8 @@ def organization_detail(request, organization_id):
     if request.method == "POST" and request.POST.get("action") == "hostname" and form.is_valid():
         try:
             services.hostname_add(
-                actor=request.user, organization=organization,
+                actor=request.user,
+                organization=organization,
                 hostname=form.cleaned_data["hostname"],
             )
         except ValidationError as error:
@@ -63,10 +64,11 @@ def organization_detail(request, organization_id):
         else:
             return redirect("operator:organization", organization_id=organization.pk)
     if request.method == "POST" and request.POST.get("action") == "invite_admin":
-        _invitation, token = services.first_admin_invite(actor=request.user,
-                                                         organization=organization)
+        _invitation, token = services.first_admin_invite(
+            actor=request.user, organization=organization
+        )
         with organization_context(organization):
-            hostname = organization.hostnames.first()
+            hostname = organization.hostnames.order_by("pk").first()
         if hostname is not None:
             new_link = f"{request.scheme}://{hostname}{_port(request)}/staff/join/{token}/"
     with organization_context(organization):
@@ -104,6 +106,7 @@ def organization_active(request, organization_id):
     services.organization_set_active(
         actor=request.user, organization=organization, is_active=is_active
     )
-    messages.success(request, _("Organization activated.") if is_active
-                     else _("Organization suspended."))
+    messages.success(
+        request, _("Organization activated.") if is_active else _("Organization suspended.")
+    )
     return redirect("operator:organization", organization_id=organization.pk)

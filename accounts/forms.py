@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib.auth import password_validation
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Closure, OpeningHours, Organization, Role
@@ -37,6 +38,12 @@ class MembershipForm(forms.Form):
     is_active = forms.BooleanField(label=_("Active"), required=False)
 
 
+def _https_by_default(field, **kwargs):
+    if isinstance(field, models.URLField):
+        kwargs["assume_scheme"] = "https"
+    return field.formfield(**kwargs)
+
+
 class OrganizationSettingsForm(forms.ModelForm):
     languages = forms.MultipleChoiceField(
         label=_("Languages offered"),
@@ -46,6 +53,7 @@ class OrganizationSettingsForm(forms.ModelForm):
 
     class Meta:
         model = Organization
+        formfield_callback = _https_by_default
         fields = [
             "public_name",
             "neutral_title",

@@ -52,12 +52,8 @@ class Organization(models.Model):
     )
     emergency_number = models.CharField(_("emergency number"), max_length=20, default="911")
     shelter_directory_url = models.URLField(_("shelter directory"), blank=True)
-    staff_idle_minutes = models.PositiveIntegerField(
-        _("staff idle time-out (minutes)"), default=15
-    )
-    staff_session_hours = models.PositiveIntegerField(
-        _("staff session length (hours)"), default=10
-    )
+    staff_idle_minutes = models.PositiveIntegerField(_("staff idle time-out (minutes)"), default=15)
+    staff_session_hours = models.PositiveIntegerField(_("staff session length (hours)"), default=10)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -128,12 +124,17 @@ class OpeningHours(TenantModel):
         ordering = ["weekday", "opens_at"]
 
     def __str__(self):
-        return f"{self.get_weekday_display()} {self.opens_at:%H:%M}–{self.closes_at:%H:%M}"
+        return f"{self.get_weekday_display()} {self.opens_at:%H:%M}-{self.closes_at:%H:%M}"
 
     def clean(self):
-        if self.opens_at is not None and self.closes_at is not None:
-            if self.closes_at <= self.opens_at and self.closes_at != datetime.time(0, 0):
-                raise ValidationError(_("Closing time must be after opening time."))
+        # Closing at 00:00 means open until midnight.
+        if (
+            self.opens_at is not None
+            and self.closes_at is not None
+            and self.closes_at <= self.opens_at
+            and self.closes_at != datetime.time(0, 0)
+        ):
+            raise ValidationError(_("Closing time must be after opening time."))
 
 
 class Closure(TenantModel):
@@ -145,7 +146,7 @@ class Closure(TenantModel):
         ordering = ["starts_on"]
 
     def __str__(self):
-        return f"{self.starts_on} – {self.ends_on}"
+        return f"{self.starts_on} to {self.ends_on}"
 
     def clean(self):
         if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
@@ -209,9 +210,7 @@ class Invitation(TenantModel):
     note = models.CharField(
         _("for"), max_length=100, blank=True, help_text=_("A reminder of who it is for.")
     )
-    created_by = models.ForeignKey(
-        User, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)

@@ -55,9 +55,11 @@ def organization_is_open(*, organization, at=None):
     if organization.outage_banner.strip():
         return False
     local = timezone.localtime(at or timezone.now(), organization.tz)
-    if closure_list(organization=organization).filter(
-        starts_on__lte=local.date(), ends_on__gte=local.date()
-    ).exists():
+    if (
+        closure_list(organization=organization)
+        .filter(starts_on__lte=local.date(), ends_on__gte=local.date())
+        .exists()
+    ):
         return False
     for hours in opening_hours_list(organization=organization).filter(weekday=local.weekday()):
         closes = hours.closes_at if hours.closes_at != datetime.time(0, 0) else datetime.time.max

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import Membership, Invitation, Organization, OrganizationHostname, Role
+from accounts.models import Invitation, Membership, Organization, OrganizationHostname, Role
 from policies.services import audit_record
 from policies.tenancy import organization_context
 
@@ -48,8 +48,7 @@ def invitation_create(*, organization, created_by, roles, note=""):
         roles=_clean_roles(roles),
         note=note,
         created_by=created_by,
-        expires_at=timezone.now()
-        + datetime.timedelta(hours=settings.STAFF_INVITATION_VALID_HOURS),
+        expires_at=timezone.now() + datetime.timedelta(hours=settings.STAFF_INVITATION_VALID_HOURS),
     )
     audit_record(
         organization=organization, actor=created_by, action="invitation.create", target=invitation
@@ -99,8 +98,9 @@ def invitation_accept(*, organization, token, username, password, existing_user=
         membership.save(update_fields=["roles", "is_active"])
     invitation.used_at = timezone.now()
     invitation.save(update_fields=["used_at"])
-    audit_record(organization=organization, actor=user, action="invitation.accept",
-                 target=invitation)
+    audit_record(
+        organization=organization, actor=user, action="invitation.accept", target=invitation
+    )
     return membership
 
 
@@ -109,8 +109,9 @@ def invitation_revoke(*, organization, actor, invitation):
         raise PermissionDenied
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at"])
-    audit_record(organization=organization, actor=actor, action="invitation.revoke",
-                 target=invitation)
+    audit_record(
+        organization=organization, actor=actor, action="invitation.revoke", target=invitation
+    )
 
 
 def membership_update(*, organization, actor, membership, roles, is_active):
@@ -122,8 +123,9 @@ def membership_update(*, organization, actor, membership, roles, is_active):
     membership.roles = _clean_roles(roles)
     membership.is_active = is_active
     membership.save(update_fields=["roles", "is_active"])
-    audit_record(organization=organization, actor=actor, action="membership.update",
-                 target=membership)
+    audit_record(
+        organization=organization, actor=actor, action="membership.update", target=membership
+    )
     if not is_active:
         from accounts.consumers import staff_disconnect
 
@@ -136,8 +138,9 @@ def organization_settings_update(*, organization, actor, form):
     if form.instance.pk != organization.pk:
         raise PermissionDenied
     form.save()
-    audit_record(organization=organization, actor=actor, action="settings.update",
-                 target=organization)
+    audit_record(
+        organization=organization, actor=actor, action="settings.update", target=organization
+    )
 
 
 def organization_formset_save(*, organization, actor, formset, action):
@@ -163,8 +166,12 @@ def organization_create(*, actor, slug, name, hostname, languages):
         )
         with organization_context(organization):
             OrganizationHostname.objects.create(organization=organization, hostname=hostname)
-            audit_record(organization=organization, actor=actor, action="organization.create",
-                         target=organization)
+            audit_record(
+                organization=organization,
+                actor=actor,
+                action="organization.create",
+                target=organization,
+            )
     return organization
 
 
@@ -172,9 +179,12 @@ def organization_set_active(*, actor, organization, is_active):
     organization.is_active = is_active
     organization.save(update_fields=["is_active"])
     with organization_context(organization):
-        audit_record(organization=organization, actor=actor,
-                     action="organization.activate" if is_active else "organization.suspend",
-                     target=organization)
+        audit_record(
+            organization=organization,
+            actor=actor,
+            action="organization.activate" if is_active else "organization.suspend",
+            target=organization,
+        )
 
 
 def hostname_add(*, actor, organization, hostname):
@@ -192,9 +202,7 @@ def hostname_add(*, actor, organization, hostname):
 
 def hostname_remove(*, actor, organization, hostname_id):
     with organization_context(organization):
-        row = OrganizationHostname.objects.filter(
-            organization=organization, pk=hostname_id
-        ).first()
+        row = OrganizationHostname.objects.filter(organization=organization, pk=hostname_id).first()
         if row is None:
             raise PermissionDenied
         audit_record(organization=organization, actor=actor, action="hostname.remove", target=row)

@@ -140,7 +140,9 @@ def organization_settings(request):
             organization=organization, actor=request.user, formset=hours, action="hours.update"
         )
         services.organization_formset_save(
-            organization=organization, actor=request.user, formset=closures,
+            organization=organization,
+            actor=request.user,
+            formset=closures,
             action="closures.update",
         )
         messages.success(request, _("Settings saved."))
@@ -203,7 +205,9 @@ def membership_edit(request, membership_id):
         else:
             messages.success(request, _("Saved."))
             return redirect("accounts:staff")
-    return render(request, "accounts/membership_edit.html", {"membership": membership, "form": form})
+    return render(
+        request, "accounts/membership_edit.html", {"membership": membership, "form": form}
+    )
 
 
 @require_POST
@@ -225,8 +229,9 @@ def invitation_accept(request, token):
     try:
         invitation = services.invitation_check(organization=request.organization, token=token)
     except services.InvitationError as error:
-        return render(request, "accounts/invitation_invalid.html", {"error": error.message},
-                      status=410)
+        return render(
+            request, "accounts/invitation_invalid.html", {"error": error.message}, status=410
+        )
     form = InvitationAcceptForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         username, password = form.cleaned_data["username"], form.cleaned_data["password"]
@@ -241,8 +246,9 @@ def invitation_accept(request, token):
                 existing_user=existing_user,
             )
         except services.InvitationError as error:
-            return render(request, "accounts/invitation_invalid.html", {"error": error.message},
-                          status=410)
+            return render(
+                request, "accounts/invitation_invalid.html", {"error": error.message}, status=410
+            )
         except ValidationError as error:
             form.add_error("username", error)
         else:

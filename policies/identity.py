@@ -8,8 +8,17 @@ the door.
 
 # Header names as they appear in an ASGI scope (lower-case bytes).
 CLIENT_IDENTITY_HEADERS = frozenset(
-    {b"user-agent", b"x-forwarded-for", b"x-real-ip", b"forwarded", b"true-client-ip",
-     b"cf-connecting-ip", b"sec-ch-ua", b"sec-ch-ua-platform", b"sec-ch-ua-mobile"}
+    {
+        b"user-agent",
+        b"x-forwarded-for",
+        b"x-real-ip",
+        b"forwarded",
+        b"true-client-ip",
+        b"cf-connecting-ip",
+        b"sec-ch-ua",
+        b"sec-ch-ua-platform",
+        b"sec-ch-ua-mobile",
+    }
 )
 
 # The same, as keys of a WSGI/Django ``request.META``.

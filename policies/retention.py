@@ -22,8 +22,6 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Organization
-
 
 @dataclass(frozen=True)
 class RetentionKind:

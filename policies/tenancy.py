@@ -24,6 +24,7 @@ import logging
 from django.conf import settings
 from django.db import connections
 from django.db.backends.signals import connection_created
+from psycopg.pq import TransactionStatus
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,9 @@ def activate(organization, host=""):
 def _tenant_wrapper(execute, sql, params, many, context):
     connection = context["connection"]
     wanted = _current.get()
-    if getattr(connection, "tenant_setting", None) != wanted:
+    # In a failed transaction only a rollback can run; it needs no tenant.
+    failed = connection.connection.info.transaction_status == TransactionStatus.INERROR
+    if not failed and getattr(connection, "tenant_setting", None) != wanted:
         is_local = connection.in_atomic_block
         with connection.connection.cursor() as cursor:
             cursor.execute(
@@ -94,9 +97,7 @@ def all_organizations_as_operator(*, reason):
 
     for organization in Organization.objects.order_by("pk"):
         with organization_context(organization):
-            audit_record(
-                organization=organization, actor=None, action=f"platform.{reason}"
-            )
+            audit_record(organization=organization, actor=None, action=f"platform.{reason}")
             logger.info("platform access to organization %s: %s", organization.pk, reason)
             yield organization
 
@@ -109,8 +110,10 @@ def tenant_tables():
         model
         for model in apps.get_models()
         if not model._meta.proxy
-        and any(field.name == "organization" and field.is_relation
-                for field in model._meta.concrete_fields)
+        and any(
+            field.name == "organization" and field.is_relation
+            for field in model._meta.concrete_fields
+        )
     ]
 
 
@@ -148,9 +151,8 @@ def apply_row_level_security(using="default"):
                 cursor.execute(statement)
         cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [app_role])
         if app_role and cursor.fetchone():
-            cursor.execute(
-                f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "{app_role}"'
-            )
+            privileges = "SELECT, INSERT, UPDATE, DELETE"
+            cursor.execute(f'GRANT {privileges} ON ALL TABLES IN SCHEMA public TO "{app_role}"')
             cursor.execute(f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "{app_role}"')
 
 

@@ -7,10 +7,12 @@ from accounts.urls import sign_in_patterns
 
 operator_patterns = [
     path("", console.home, name="home"),
-    path("organizations/<int:organization_id>/", console.organization_detail,
-         name="organization"),
-    path("organizations/<int:organization_id>/active/", console.organization_active,
-         name="organization_active"),
+    path("organizations/<int:organization_id>/", console.organization_detail, name="organization"),
+    path(
+        "organizations/<int:organization_id>/active/",
+        console.organization_active,
+        name="organization_active",
+    ),
     path(
         "organizations/<int:organization_id>/hostnames/<int:hostname_id>/remove/",
         console.hostname_remove,

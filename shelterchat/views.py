@@ -6,7 +6,7 @@ from accounts.selectors import opening_hours_list, organization_is_open
 
 @never_cache
 def survivor_home(request):
-    """The organization's front page for survivors: whether chat is open, and other ways to get help."""
+    """Show survivors whether chat is open, its hours, and other ways to get help."""
     organization = request.organization
     return render(
         request,

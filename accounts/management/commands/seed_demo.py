@@ -63,7 +63,8 @@ class Command(BaseCommand):
                 user = self._account(username)
                 with organization_context(organization):
                     Membership.objects.update_or_create(
-                        organization=organization, user=user,
+                        organization=organization,
+                        user=user,
                         defaults={"roles": [role], "is_active": True},
                     )
 
@@ -97,8 +98,11 @@ class Command(BaseCommand):
             )
             for kind in ConsentDocument.Kind.values:
                 consent_document_publish(
-                    organization=organization, actor=None, kind=kind,
-                    body_en=NOTICE_EN, body_fr=NOTICE_FR,
+                    organization=organization,
+                    actor=None,
+                    kind=kind,
+                    body_en=NOTICE_EN,
+                    body_fr=NOTICE_FR,
                 )
         return organization
 
@@ -110,10 +114,9 @@ class Command(BaseCommand):
         )
         user.set_password(DEMO_PASSWORD)
         user.save()
-        TOTPDevice.objects.get_or_create(user=user, name="authenticator",
-                                         defaults={"confirmed": True})
-        codes = backup_codes_replace(user=user)
-        self.stdout.write(
-            f"  {username} / {DEMO_PASSWORD}  backup codes: {' '.join(codes[:3])}"
+        TOTPDevice.objects.get_or_create(
+            user=user, name="authenticator", defaults={"confirmed": True}
         )
+        codes = backup_codes_replace(user=user)
+        self.stdout.write(f"  {username} / {DEMO_PASSWORD}  backup codes: {' '.join(codes[:3])}")
         return user
