@@ -2,10 +2,10 @@
 
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
 
 from accounts.selectors import membership_get
+from shelterchat.consumers import JsonObjectConsumer
 
 # Close code sent when a staff member may no longer be here.
 CLOSE_ACCESS_ENDED = 4403
@@ -23,7 +23,7 @@ def staff_disconnect(*, organization, user_id):
     )
 
 
-class StaffConsumer(AsyncJsonWebsocketConsumer):
+class StaffConsumer(JsonObjectConsumer):
     """Accepts only verified staff of the socket's organization."""
 
     async def connect(self):
@@ -48,8 +48,8 @@ class StaffConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def receive_json(self, content, **kwargs):
-        if not isinstance(content, dict) or content.get("type") != "ping":
-            await self.send_json({"type": "error", "error": "unknown message"})
+        if content["type"] != "ping":
+            await self.send_error("unknown_type")
             return
         await self.send_json({"type": "pong"})
 

@@ -3,8 +3,12 @@ from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
-def _apply_row_level_security(sender, using, **kwargs):
+def _apply_row_level_security(sender, using, plan=None, **kwargs):
     from policies.tenancy import apply_row_level_security
+
+    # ``flush`` also sends post_migrate, without a plan: the tables are unchanged.
+    if plan is None:
+        return
 
     apply_row_level_security(using)
 

@@ -13,7 +13,7 @@ import unicodedata
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-MIN_LENGTH = 3
+MIN_LENGTH = 2
 MAX_LENGTH = 30
 
 _EMAIL = re.compile(r"[^\s@]+\s*(@|\(at\)|\[at\])\s*[^\s@]+", re.IGNORECASE)

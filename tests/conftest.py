@@ -21,8 +21,15 @@ def django_db_setup(django_db_setup, django_db_blocker):
     settings.DATABASE_SET_ROLE = True
     connections.close_all()
     yield
-    # The owner drops the test database.
+    # The owner drops the test database, once the connections that consumer
+    # threads left open are gone.
     settings.DATABASE_SET_ROLE = False
+    connections.close_all()
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
     connections.close_all()
 
 
