@@ -1,0 +1,107 @@
+"""The quick exit in a real browser: Shift three times, and the survivor is somewhere else."""
+
+import http.server
+import threading
+
+import pytest
+
+from accounts.models import Organization, OrganizationHostname
+from policies.tenancy import organization_context
+from tests.browser import browser  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def neutral_site():
+    """Serve a neutral page (a weather report) standing in for the quick-exit destination."""
+    visits = []
+
+    class Weather(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            visits.append(self.path)
+            body = b"<title>Weather</title><p>Sunny</p>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Weather)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/weather", visits
+    server.shutdown()
+
+
+@pytest.fixture
+def survivor_page_url(live_server, neutral_site):
+    organization = Organization.objects.create(
+        slug="quick",
+        name="Quick",
+        public_name="Quick",
+        neutral_title="Local weather",
+        languages=["en", "fr"],
+        quick_exit_url=neutral_site[0],
+    )
+    with organization_context(organization):
+        OrganizationHostname.objects.create(organization=organization, hostname="quick.localhost")
+    port = live_server.url.rsplit(":", 1)[1]
+    return f"http://quick.localhost:{port}/en/"
+
+
+def _open(browser, url):  # noqa: F811
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto("about:blank")
+    page.goto(url)
+    return context, page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_shift_three_times_leaves_and_back_does_not_return(
+    browser,  # noqa: F811
+    survivor_page_url,
+    neutral_site,
+):
+    neutral, visits = neutral_site
+    context, page = _open(browser, survivor_page_url)
+    assert page.title() == "Local weather"
+    assert page.locator("#quick-exit").is_visible()
+
+    page.keyboard.press("Shift")
+    page.keyboard.press("Shift")
+    page.keyboard.press("Shift")
+    page.wait_for_url(neutral)
+    assert page.title() == "Weather"
+    assert visits[0] == "/weather"
+    assert context.cookies("http://quick.localhost") == []
+
+    page.go_back()
+    assert "quick.localhost" not in page.url
+    assert page.url == "about:blank"
+    context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_button_by_keyboard_leaves(browser, survivor_page_url, neutral_site):  # noqa: F811
+    context, page = _open(browser, survivor_page_url)
+    page.locator("#quick-exit").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(neutral_site[0])
+    page.go_back()
+    assert "quick.localhost" not in page.url
+    context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_shifts_do_nothing(browser, survivor_page_url, neutral_site):  # noqa: F811
+    context, page = _open(browser, survivor_page_url)
+    page.keyboard.press("Shift")
+    page.keyboard.press("Shift")
+    page.wait_for_timeout(300)
+    assert page.url == survivor_page_url
+    assert neutral_site[1] == []
+    context.close()
