@@ -46,6 +46,7 @@ def organization_context(organization, host=""):
         yield
     finally:
         _current.reset(token)
+        _realign_open_connections()
 
 
 def activate(organization, host=""):
@@ -60,15 +61,37 @@ def _tenant_wrapper(execute, sql, params, many, context):
     failed = connection.connection.info.transaction_status == TransactionStatus.INERROR
     if not failed and getattr(connection, "tenant_setting", None) != wanted:
         is_local = connection.in_atomic_block
-        with connection.connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT set_config(%s, %s, %s), set_config(%s, %s, %s)",
-                [SETTING, wanted[0], is_local, HOST_SETTING, wanted[1], is_local],
-            )
+        _set_tenant(connection, wanted, is_local)
         # A transaction-local value ends with the transaction: remember only
         # session-level ones.
         connection.tenant_setting = None if is_local else wanted
     return execute(sql, params, many, context)
+
+
+def _set_tenant(connection, wanted, is_local):
+    with connection.connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config(%s, %s, %s), set_config(%s, %s, %s)",
+            [SETTING, wanted[0], is_local, HOST_SETTING, wanted[1], is_local],
+        )
+
+
+def _realign_open_connections():
+    """Clear a finished block's organization from this thread's open connections now.
+
+    The execute wrapper would correct it before the next query anyway; this
+    leaves nothing behind for a raw cursor or a pooled connection either.
+    """
+    wanted = _current.get()
+    for connection in connections.all(initialized_only=True):
+        if (
+            connection.vendor == "postgresql"
+            and connection.connection is not None
+            and not connection.in_atomic_block
+            and getattr(connection, "tenant_setting", None) not in (None, wanted)
+        ):
+            _set_tenant(connection, wanted, is_local=False)
+            connection.tenant_setting = wanted
 
 
 def _install_wrapper(sender, connection, **kwargs):
