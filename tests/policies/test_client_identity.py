@@ -66,7 +66,7 @@ def _database_text():
             ]
             if columns:
                 casts = ", ".join(f'CAST("{column}" AS text)' for column in columns)
-                cursor.execute(f'SELECT {casts} FROM "{model._meta.db_table}"')  # noqa: S608
+                cursor.execute(f'SELECT {casts} FROM "{model._meta.db_table}"')
                 chunks.extend(str(value) for row in cursor.fetchall() for value in row)
     from django.contrib.sessions.models import Session
 

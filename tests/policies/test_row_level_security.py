@@ -128,7 +128,6 @@ def _adapt(value):
 
 @pytest.mark.django_db
 def test_hostname_lookup_sees_only_the_host_being_resolved(two_tenants):
-    mine, theirs = two_tenants
     with organization_context(None, host="harbour.test"):
         assert _count('SELECT count(*) FROM "accounts_organizationhostname"') == 1
         assert _count('SELECT count(*) FROM "accounts_membership"') == 0
