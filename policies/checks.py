@@ -27,6 +27,20 @@ def check_content_security_policy(app_configs, **kwargs):
     return []
 
 
+@register(Tags.security, deploy=True)
+def check_content_keys(app_configs, **kwargs):
+    """Fail when production would encrypt content under the demo's published key."""
+    if settings.DEMO_CONTENT_KEY in settings.CONTENT_KEYS:
+        return [
+            Error(
+                "CONTENT_KEYS holds the demo key.",
+                hint="Set CONTENT_KEYS to id:base64 of 32 random bytes.",
+                id="shelterchat.E004",
+            )
+        ]
+    return []
+
+
 # Tenant rows that the platform operator manages; still under row-level security.
 PLATFORM_MANAGED = {"accounts.OrganizationHostname"}
 

@@ -23,6 +23,7 @@ class AuditEntry(TenantModel):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organization", "-created_at"], name="audit_org_recent")]
         verbose_name = _("audit entry")
         verbose_name_plural = _("audit log")
 

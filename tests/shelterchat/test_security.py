@@ -93,6 +93,12 @@ def test_production_settings_pass_deploy_check_without_warning():
     assert "no issues" in result.stdout
 
 
+def test_deploy_check_fails_on_demo_content_key():
+    result = _manage("check", "--deploy", SECRET_KEY=secrets.token_urlsafe(64))
+    assert result.returncode != 0
+    assert "shelterchat.E004" in result.stderr + result.stdout
+
+
 def test_deploy_check_fails_on_inline_script(tmp_path):
     module = tmp_path / "unsafe_settings.py"
     module.write_text(

@@ -1,0 +1,82 @@
+"""Encryption of survivor content at rest (AES-256-GCM, from ``cryptography``).
+
+Two uses:
+- a key of one's own for content that must die with its container (a crisis
+  chat): destroying the key makes every copy of the ciphertext unreadable,
+  backups included;
+- data keys of an organization (forum posts), stored wrapped by a
+  key-encryption key from the environment (``CONTENT_KEYS``), so a copy of
+  the database alone reveals nothing and the key-encryption key can rotate.
+
+Every ciphertext is bound to where it belongs through the associated data
+(for instance ``b"message:<conversation id>:<seq>"``): moved to another row it
+does not decrypt.
+"""
+
+import base64
+import os
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+NONCE_BYTES = 12
+
+
+class DecryptionError(Exception):
+    """The ciphertext is damaged, misplaced, or its key is gone."""
+
+
+def key_new():
+    return AESGCM.generate_key(bit_length=256)
+
+
+def encrypt(key, plaintext, associated_data):
+    nonce = os.urandom(NONCE_BYTES)
+    return nonce + AESGCM(key).encrypt(nonce, plaintext.encode("utf-8"), associated_data)
+
+
+def decrypt(key, blob, associated_data):
+    blob = bytes(blob)
+    try:
+        plain = AESGCM(key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], associated_data)
+    except (InvalidTag, ValueError) as error:
+        raise DecryptionError from error
+    return plain.decode("utf-8")
+
+
+def key_encryption_keys():
+    """Return the configured key-encryption keys as {id: key}, the current one first.
+
+    ``settings.CONTENT_KEYS`` is a list of ``id:base64key`` entries; the first
+    wraps new data keys, the others only unwrap until rotation is complete.
+    """
+    keys = {}
+    for entry in settings.CONTENT_KEYS:
+        key_id, _, encoded = entry.partition(":")
+        key = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+        if not key_id or len(key) != 32:
+            raise ImproperlyConfigured("CONTENT_KEYS entries are id:base64 of 32 bytes.")
+        keys[key_id] = key
+    if not keys:
+        raise ImproperlyConfigured("CONTENT_KEYS is empty.")
+    return keys
+
+
+def current_key_encryption_key_id():
+    return next(iter(key_encryption_keys()))
+
+
+def key_wrap(data_key, key_id=None):
+    """Return (key id, wrapped data key) under the current (or the named) key-encryption key."""
+    keys = key_encryption_keys()
+    key_id = key_id or next(iter(keys))
+    return key_id, encrypt(keys[key_id], base64.b64encode(data_key).decode(), b"data-key")
+
+
+def key_unwrap(key_id, wrapped):
+    keys = key_encryption_keys()
+    if key_id not in keys:
+        raise DecryptionError(f"key-encryption key {key_id!r} is not configured")
+    return base64.b64decode(decrypt(keys[key_id], wrapped, b"data-key"))
