@@ -122,14 +122,14 @@ def main():
             "harbour.test",
         ),
         "membership lookup": (
-            "SELECT * FROM accounts_membership WHERE organization_id = %s AND user_id = %s "
-            "AND is_active" % (organizations[0].pk, admin.pk),
+            f"SELECT * FROM accounts_membership WHERE organization_id = {organizations[0].pk} "
+            f"AND user_id = {admin.pk} AND is_active",
             organizations[0],
             "",
         ),
         "audit log page": (
-            "SELECT * FROM policies_auditentry WHERE organization_id = %s "
-            "ORDER BY created_at DESC, id DESC LIMIT 200" % organizations[0].pk,
+            f"SELECT * FROM policies_auditentry WHERE organization_id = {organizations[0].pk} "
+            "ORDER BY created_at DESC, id DESC LIMIT 200",
             organizations[0],
             "",
         ),

@@ -216,12 +216,7 @@ RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=1000)
 DEMO_CONTENT_KEY = "demo:ZGVtby1vbmx5LWtleS1zZXQtQ09OVEVOVF9LRVlTISE"
 CONTENT_KEYS = env.list("CONTENT_KEYS", default=[DEMO_CONTENT_KEY])
 
-STAFF_INVITATION_VALID_HOURS = env.int("# Key-encryption keys for content at rest (policies.crypto): "id:base64 of 32
-# bytes", comma-separated, the current one first. Production must set its own.
-DEMO_CONTENT_KEY = "demo:ZGVtby1vbmx5LWtleS1zZXQtQ09OVEVOVF9LRVlTISE"
-CONTENT_KEYS = env.list("CONTENT_KEYS", default=[DEMO_CONTENT_KEY])
-
-STAFF_INVITATION_VALID_HOURS", default=72)
+STAFF_INVITATION_VALID_HOURS = env.int("STAFF_INVITATION_VALID_HOURS", default=72)
 
 # PostgreSQL row-level security (policies.tenancy). The application connects
 # as DATABASE_APP_ROLE, which owns no table and is subject to the policies;

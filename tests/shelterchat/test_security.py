@@ -1,3 +1,4 @@
+import base64
 import os
 import secrets
 import subprocess
@@ -88,6 +89,7 @@ def test_production_settings_pass_deploy_check_without_warning():
         "WARNING",
         SECRET_KEY=secrets.token_urlsafe(64),
         PLATFORM_DOMAIN="shelterchat.example",
+        CONTENT_KEYS="k1:" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
