@@ -90,3 +90,25 @@ class ConsentRecord(TenantModel):
 
     def __str__(self):
         return f"{self.document_id} @ {self.accepted_at:%Y-%m-%d}"
+
+
+class OrganizationDataKey(TenantModel):
+    """The organization's data key for content at rest, wrapped by a key-encryption key.
+
+    The plaintext key never reaches the database: ``wrapped`` is the data key
+    encrypted under the key-encryption key ``key_id`` from ``CONTENT_KEYS``,
+    so a copy of the database alone decrypts nothing. Kept as long as the
+    organization: deleting it would make its stored content unreadable.
+    """
+
+    key_id = models.CharField(max_length=64)
+    wrapped = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization"], name="data_key_one_per_organization")
+        ]
+
+    def __str__(self):
+        return f"{self.organization_id} under {self.key_id}"

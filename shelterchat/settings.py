@@ -208,6 +208,9 @@ LOGGING = {
 RETENTION_MAXIMUM_DAYS = {
     "audit_log": env.int("RETENTION_MAX_AUDIT_LOG_DAYS", default=365),
     "consent_records": env.int("RETENTION_MAX_CONSENT_RECORDS_DAYS", default=365),
+    "forum_posts": env.int("RETENTION_MAX_FORUM_POSTS_DAYS", default=365),
+    "forum_groups_ended": env.int("RETENTION_MAX_FORUM_GROUPS_ENDED_DAYS", default=365),
+    "forum_members_ended": env.int("RETENTION_MAX_FORUM_MEMBERS_ENDED_DAYS", default=90),
 }
 RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=1000)
 

@@ -10,9 +10,11 @@ urlpatterns = [
     path("exit/", quick_exit, name="quick_exit"),
     path("staff/", include("accounts.urls")),
     path("staff/audit/", audit_log, name="audit_log"),
+    path("staff/groups/", include("groups.urls_staff")),
 ]
 
 # The language is in the address, not in a cookie, so switching it stores nothing.
 urlpatterns += i18n_patterns(
     path("", survivor_home, name="survivor_home"),
+    path("groups/", include("groups.urls_survivor")),
 )

@@ -7,6 +7,8 @@ import datetime
 
 from accounts.models import Closure, OpeningHours, Role
 from accounts.services import invitation_create
+from groups.models import GroupMember, PostReport
+from groups.services import group_invite_create, post_create, support_group_create
 from policies.models import ConsentDocument, RetentionPolicy
 from policies.services import audit_record, consent_document_publish, consent_record
 from policies.tenancy import organization_context
@@ -38,3 +40,35 @@ def tenant_rows_create(organization):
             body_fr="Avis",
         )
         consent_record(organization=organization, document=document)
+        consent_document_publish(
+            organization=organization,
+            actor=admin,
+            kind=ConsentDocument.Kind.GROUP_AGREEMENT,
+            body_en="No screenshots.",
+            body_fr="Pas de captures d'écran.",
+        )
+        group = support_group_create(
+            organization=organization,
+            actor=admin,
+            name="Tuesday circle",
+            purpose="Peer support",
+            facilitation="A moderator reads daily.",
+        )
+        group_invite_create(
+            organization=organization, actor=admin, group=group, valid_days=7, max_uses=1
+        )
+        member = GroupMember.objects.create(
+            organization=organization,
+            group=group,
+            display_name=f"Quiet River {organization.pk}",
+            passphrase_hash="!",
+            state=GroupMember.State.APPROVED,
+            agreement_version=1,
+        )
+        # Also creates the organization's data key (policies.OrganizationDataKey).
+        post = post_create(
+            organization=organization, group=group, member=member, title="Hello", body="Hi all"
+        )
+        PostReport.objects.create(
+            organization=organization, post=post, reporter=member, reason="other"
+        )

@@ -1,0 +1,69 @@
+"""Who is signed in as a forum member, and what she may reach.
+
+A member is signed in by her id in the session on the organization's host,
+nothing else. Her state is read again on every request, so a moderator's
+refusal, suspension or removal takes effect at once, open sessions included.
+A session left idle for ``MEMBER_IDLE_MINUTES`` signs her out: forums are
+often read on shared or watched devices.
+"""
+
+import functools
+import time
+
+from django.shortcuts import redirect
+
+from groups.models import GroupMember
+from groups.selectors import group_member_get
+from groups.services import group_agreement_current
+
+SESSION_MEMBER_KEY = "forum_member"
+SESSION_SEEN_KEY = "forum_member_seen"
+MEMBER_IDLE_MINUTES = 30
+
+
+def member_sign_in(request, member):
+    # A new session key, so a key known before signing in is worth nothing after.
+    request.session.cycle_key()
+    request.session[SESSION_MEMBER_KEY] = member.pk
+    request.session[SESSION_SEEN_KEY] = time.time()
+
+
+def member_sign_out(request):
+    request.session.flush()
+
+
+def session_member(request):
+    """Return the member signed in on this session, or None (signing out a stale session)."""
+    member_id = request.session.get(SESSION_MEMBER_KEY)
+    if member_id is None:
+        return None
+    seen = request.session.get(SESSION_SEEN_KEY, 0)
+    member = None
+    if time.time() - seen <= MEMBER_IDLE_MINUTES * 60:
+        member = group_member_get(organization=request.organization, member_id=member_id)
+    if member is None:
+        member_sign_out(request)
+        return None
+    request.session[SESSION_SEEN_KEY] = time.time()
+    return member
+
+
+def member_required(view):
+    """Let through an approved member who has accepted the current group agreement.
+
+    Anyone else goes to the forum's home page, which shows where she stands.
+    Sets ``request.member`` (with her group).
+    """
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        member = session_member(request)
+        if member is None or member.state != GroupMember.State.APPROVED:
+            return redirect("groups:home")
+        agreement = group_agreement_current(organization=request.organization)
+        if agreement is not None and member.agreement_version != agreement.version:
+            return redirect("groups:agreement")
+        request.member = member
+        return view(request, *args, **kwargs)
+
+    return wrapper

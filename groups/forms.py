@@ -1,0 +1,162 @@
+from django import forms
+from django.contrib.auth import password_validation
+from django.utils.translation import gettext_lazy as _
+
+from groups.models import PostReport, SupportGroup
+from groups.selectors import display_name_taken
+from groups.services import GROUP_FIELDS, display_name_normalize
+from policies.pseudonyms import MAX_LENGTH, validate_display_name
+
+TITLE_MAX_LENGTH = 150
+BODY_MAX_LENGTH = 10000
+PASSPHRASE_MIN_LENGTH = 10
+
+
+class SupportGroupForm(forms.ModelForm):
+    class Meta:
+        model = SupportGroup
+        fields = GROUP_FIELDS
+        widgets = {
+            "ends_on": forms.DateInput(attrs={"type": "date"}),
+            "moderation": forms.RadioSelect,
+            "purpose": forms.Textarea(attrs={"rows": 4}),
+            "facilitation": forms.Textarea(attrs={"rows": 4}),
+        }
+
+
+class AgreementForm(forms.Form):
+    body_en = forms.CharField(label=_("Agreement in English"), widget=forms.Textarea)
+    body_fr = forms.CharField(label=_("Agreement in French"), widget=forms.Textarea)
+
+
+class InviteForm(forms.Form):
+    valid_days = forms.IntegerField(
+        label=_("Valid for (days)"), min_value=1, max_value=30, initial=7
+    )
+    max_uses = forms.IntegerField(
+        label=_("How many people may use it"), min_value=1, max_value=50, initial=1
+    )
+    language = forms.ChoiceField(label=_("Language of the page it opens"))
+
+    def __init__(self, *args, languages, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = languages
+
+
+def _validate_passphrase(passphrase):
+    password_validation.validate_password(
+        passphrase,
+        password_validators=password_validation.get_password_validators(
+            [
+                {
+                    "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+                    "OPTIONS": {"min_length": PASSPHRASE_MIN_LENGTH},
+                },
+                {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+                {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+            ]
+        ),
+    )
+
+
+ACCEPT_REQUIRED = _("Please read the group agreement, then tick the box to accept it.")
+
+
+class JoinForm(forms.Form):
+    accept = forms.BooleanField(
+        label=_("I have read the group agreement and I accept it."),
+        error_messages={"required": ACCEPT_REQUIRED},
+    )
+    display_name = forms.CharField(
+        label=_("Your name in the group"),
+        max_length=MAX_LENGTH,
+        help_text=_("Not your real name: others will know you only by this name."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "dir": "auto"}),
+    )
+    passphrase = forms.CharField(
+        label=_("Passphrase"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    passphrase_again = forms.CharField(
+        label=_("The same passphrase again"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    agreement_version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.organization = organization
+        self.fields["passphrase"].help_text = _(
+            "At least %(count)d characters: a few words you will remember and no one could guess."
+        ) % {"count": PASSPHRASE_MIN_LENGTH}
+
+    def clean_display_name(self):
+        name = display_name_normalize(self.cleaned_data["display_name"])
+        validate_display_name(name)
+        if display_name_taken(organization=self.organization, display_name=name):
+            raise forms.ValidationError(
+                _("Someone here already uses this name. Choose another one.")
+            )
+        return name
+
+    def clean_passphrase(self):
+        passphrase = self.cleaned_data["passphrase"]
+        _validate_passphrase(passphrase)
+        return passphrase
+
+    def clean(self):
+        cleaned = super().clean()
+        if (
+            cleaned.get("passphrase")
+            and cleaned.get("passphrase_again") is not None
+            and cleaned["passphrase"] != cleaned["passphrase_again"]
+        ):
+            self.add_error("passphrase_again", _("The two passphrases are not the same."))
+        return cleaned
+
+
+class SignInForm(forms.Form):
+    display_name = forms.CharField(
+        label=_("Your name in the group"),
+        max_length=MAX_LENGTH,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "dir": "auto"}),
+    )
+    passphrase = forms.CharField(
+        label=_("Passphrase"), widget=forms.PasswordInput(attrs={"autocomplete": "off"})
+    )
+
+
+class AgreementAcceptForm(forms.Form):
+    accept = forms.BooleanField(
+        label=_("I have read the group agreement and I accept it."),
+        error_messages={"required": ACCEPT_REQUIRED},
+    )
+
+
+class TopicForm(forms.Form):
+    title = forms.CharField(
+        label=_("Title"),
+        max_length=TITLE_MAX_LENGTH,
+        widget=forms.TextInput(attrs={"dir": "auto", "autocomplete": "off"}),
+    )
+    body = forms.CharField(
+        label=_("Message"),
+        max_length=BODY_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"dir": "auto", "rows": 8}),
+    )
+
+
+class ReplyForm(forms.Form):
+    body = forms.CharField(
+        label=_("Your reply"),
+        max_length=BODY_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"dir": "auto", "rows": 5}),
+    )
+
+
+class ReportForm(forms.Form):
+    reason = forms.ChoiceField(
+        label=_("What is wrong with this post?"),
+        choices=PostReport.Reason.choices,
+        widget=forms.RadioSelect,
+    )
