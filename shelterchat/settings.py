@@ -218,6 +218,24 @@ CONTENT_KEYS = env.list("CONTENT_KEYS", default=[DEMO_CONTENT_KEY])
 
 STAFF_INVITATION_VALID_HOURS = env.int("STAFF_INVITATION_VALID_HOURS", default=72)
 
+# Behind a reverse proxy, the header that carries the client's address (for
+# example "x-forwarded-for"); it is read once, for the abuse-limit hash, and dropped.
+PROXY_CLIENT_ADDRESS_HEADER = env.str("PROXY_CLIENT_ADDRESS_HEADER", default="").lower().encode()
+CHAT_STARTS_PER_HOUR_PER_ADDRESS = env.int("CHAT_STARTS_PER_HOUR_PER_ADDRESS", default=30)
+# How often each open staff console applies the silence and grace rules.
+CHAT_SWEEP_SECONDS = env.int("CHAT_SWEEP_SECONDS", default=10)
+
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.str("REDIS_PREFIX", default="shelterchat"),
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # PostgreSQL row-level security (policies.tenancy). The application connects
 # as DATABASE_APP_ROLE, which owns no table and is subject to the policies;
 # migrations run as the owner of the tables. When the connecting user is the
