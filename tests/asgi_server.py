@@ -41,8 +41,11 @@ class ServerProcess:
     def start(self):
         self.process = subprocess.Popen(
             [sys.executable, "manage.py", "serve", "--port", str(self.port)],
-            cwd=Path(settings.BASE_DIR), env=self.env,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            cwd=Path(settings.BASE_DIR),
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -60,6 +63,9 @@ class ServerProcess:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=10)
         self.output.append(self.process.stdout.read())
+
+    def log(self):
+        return "".join(self.output)
 
     def stop(self):
         if self.process and self.process.poll() is None:

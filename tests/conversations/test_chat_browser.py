@@ -5,8 +5,8 @@ import datetime
 
 import pytest
 from django.conf import settings
-from playwright.sync_api import Error as PlaywrightError
 from django.utils import timezone
+from playwright.sync_api import Error as PlaywrightError
 
 from accounts.models import Organization, OrganizationHostname, Role
 from conversations.models import Conversation, ConversationKey, Message, OptionalQuestion
@@ -25,7 +25,10 @@ ARABIC = "مرحبا، أحتاج إلى التحدث مع شخص ما"
 @pytest.fixture
 def chat_site():
     organization = Organization.objects.create(
-        slug="chat", name="Chat", public_name="Chat House", neutral_title="Garden club",
+        slug="chat",
+        name="Chat",
+        public_name="Chat House",
+        neutral_title="Garden club",
         languages=["en", "fr"],
     )
     with organization_context(organization):
@@ -33,14 +36,21 @@ def chat_site():
     make_chat_ready(organization)
     with organization_context(organization):
         OptionalQuestion.objects.create(
-            organization=organization, text_en="Is this your first time?",
-            text_fr="Est-ce la première fois?", why_en="To plan our services.",
-            why_fr="Pour planifier nos services.", choices_en="Yes\nNo", choices_fr="Oui\nNon",
+            organization=organization,
+            text_en="Is this your first time?",
+            text_fr="Est-ce la première fois?",
+            why_en="To plan our services.",
+            why_fr="Pour planifier nos services.",
+            choices_en="Yes\nNo",
+            choices_fr="Oui\nNon",
         )
     worker = staff_create(organization, [Role.SUPPORT_WORKER])
     with organization_context(organization):
-        shift_start(organization=organization, worker=worker,
-                    ends_at=timezone.now() + datetime.timedelta(hours=4))
+        shift_start(
+            organization=organization,
+            worker=worker,
+            ends_at=timezone.now() + datetime.timedelta(hours=4),
+        )
     # A signed-in, second-factor-verified session, as the sign-in pages would leave.
     worker_session = client_for(organization, worker).cookies[settings.SESSION_COOKIE_NAME].value
     server = ServerProcess().start()
