@@ -24,7 +24,10 @@ from shelterchat.consumers import MAX_FRAME_BYTES, JsonObjectConsumer
 CLOSE_NOT_ALLOWED = 4403
 CLOSE_UNKNOWN = 4404
 
-db = database_sync_to_async
+
+def db(function):
+    """Run ORM work on the thread pool: chats must not queue behind one another's queries."""
+    return database_sync_to_async(function, thread_sensitive=False)
 
 
 def _text(content, key, max_length):
@@ -54,6 +57,9 @@ class RelayingConsumer(JsonObjectConsumer):
     # Frame type -> method; methods are named act_<action>.
     actions = {}
     language = "en"
+    # Frames being handled in this process, by every socket: past the limit a
+    # frame is refused out loud ("overloaded") rather than queued without end.
+    handling = 0
 
     async def connect(self):
         self.keys = {}
@@ -66,10 +72,17 @@ class RelayingConsumer(JsonObjectConsumer):
         if action is None:
             await self.send_error("unknown_type")
             return
+        if RelayingConsumer.handling >= settings.CHAT_MAX_FRAMES_IN_FLIGHT:
+            client_id = content.get("client_id")
+            await self.send_chat_error(ChatError("overloaded"), client_id=client_id)
+            return
+        RelayingConsumer.handling += 1
         try:
             await getattr(self, action)(content)
         except ChatError as error:
             await self.send_chat_error(error)
+        finally:
+            RelayingConsumer.handling -= 1
 
     async def send_chat_error(self, error, **details):
         with translation.override(self.language):
@@ -224,6 +237,7 @@ class SurvivorChatConsumer(RelayingConsumer):
             sender=Message.Sender.SURVIVOR,
             client_id=client_id,
             text=_text(content, "text", MAX_FRAME_BYTES),
+            key=self.keys.get(self.conversation.public_id.hex),
         )
         await self.send_json({"type": "ack", "client_id": client_id, "seq": seq})
 
@@ -374,6 +388,7 @@ class StaffChatConsumer(RelayingConsumer):
             client_id=client_id,
             text=_text(content, "text", MAX_FRAME_BYTES),
             worker=self.user,
+            key=self.keys.get(conversation.public_id.hex),
         )
         await self.send_json(
             {

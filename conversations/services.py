@@ -18,7 +18,7 @@ import secrets
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core import signing
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -62,6 +62,7 @@ class ChatError(Exception):
         "not_active": _("This chat has not started yet."),
         "not_started": _("Start or resume a chat first."),
         "malformed": _("That request was not understood."),
+        "overloaded": _("We are very busy. Your message will be sent again in a moment."),
         "empty": _("The message is empty."),
         "too_long": _("The message is too long."),
     }
@@ -227,58 +228,78 @@ def survivor_presence_set(*, conversation, connected, now=None):
 # Messages.
 
 
-@transaction.atomic
-def message_post(*, conversation, sender, client_id, text, worker=None, now=None):
+def message_post(*, conversation, sender, client_id, text, worker=None, key=None, now=None):
     """Store a message under the next sequence number and relay it; return (seq, created).
 
     A message whose ``client_id`` this sender already used is the same message
-    sent again after a dropped connection: its first sequence number is returned.
+    sent again after a dropped connection: its first sequence number is
+    returned and nothing is stored or relayed twice. ``key`` is the
+    conversation's key when the caller holds it already.
     """
-    now = now or timezone.now()
     text = (text or "").strip()
     if not text:
         raise ChatError("empty")
     if len(text) > MAX_MESSAGE_CHARS:
         raise ChatError("too_long")
-    locked = Conversation.objects.select_for_update().get(
-        pk=conversation.pk, organization=conversation.organization_id
+    try:
+        return _message_store(
+            conversation=conversation, sender=sender, client_id=client_id, text=text,
+            worker=worker, key=key, now=now or timezone.now(),
+        )
+    except IntegrityError:
+        # The same message, resent while its first copy was being stored.
+        return _message_seq(conversation, sender, client_id), False
+
+
+def _message_seq(conversation, sender, client_id):
+    return (
+        Message.objects.filter(
+            organization=conversation.organization_id, conversation=conversation,
+            sender=sender, client_id=client_id,
+        )
+        .values_list("seq", flat=True)
+        .first()
     )
-    if locked.state == Conversation.State.ENDED:
+
+
+@transaction.atomic
+def _message_store(*, conversation, sender, client_id, text, worker, key, now):
+    existing = _message_seq(conversation, sender, client_id)
+    if existing is not None:
+        return existing, False
+    # One statement locks the conversation, takes its next number and reads its
+    # state; a refusal below rolls the number back with the transaction.
+    survivor_spoke = sender == Message.Sender.SURVIVOR
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'UPDATE "{Conversation._meta.db_table}" SET next_seq = next_seq + 1, '
+            "survivor_seen_at = CASE WHEN %s THEN %s ELSE survivor_seen_at END, "
+            "silence_warned_at = CASE WHEN %s THEN NULL ELSE silence_warned_at END "
+            "WHERE id = %s AND organization_id = %s RETURNING next_seq - 1, state, worker_id",
+            [survivor_spoke, now, survivor_spoke, conversation.pk, conversation.organization_id],
+        )
+        seq, state, worker_id = cursor.fetchone()
+    if state == Conversation.State.ENDED:
         raise ChatError("ended")
     if sender == Message.Sender.WORKER:
-        if locked.state != Conversation.State.ACTIVE:
+        if state != Conversation.State.ACTIVE:
             raise ChatError("not_active")
-        if worker is None or locked.worker_id != worker.pk:
+        if worker is None or worker_id != worker.pk:
             raise ChatError("not_yours")
-    existing = Message.objects.filter(
-        organization=locked.organization_id,
-        conversation=locked,
-        sender=sender,
-        client_id=client_id,
-    ).first()
-    if existing is not None:
-        return existing.seq, False
-    seq = locked.next_seq
+    conversation_id = conversation.public_id.hex
     ciphertext = encrypt(
-        conversation_key(locked), text, message_associated_data(locked.public_id.hex, seq)
+        key or conversation_key(conversation), text,
+        message_associated_data(conversation_id, seq),
     )
     Message.objects.create(
-        organization_id=locked.organization_id,
-        conversation=locked,
-        seq=seq,
-        sender=sender,
-        client_id=client_id,
-        ciphertext=ciphertext,
+        organization_id=conversation.organization_id, conversation_id=conversation.pk, seq=seq,
+        sender=sender, client_id=client_id, ciphertext=ciphertext,
     )
-    changes = {"next_seq": seq + 1}
-    if sender == Message.Sender.SURVIVOR:
-        changes.update(survivor_seen_at=now, silence_warned_at=None)
-    Conversation.objects.filter(pk=locked.pk).update(**changes)
     _broadcast(
-        conversation_group(locked),
+        conversation_group(conversation),
         {
             "type": "conversation.message",
-            "conversation": locked.public_id.hex,
+            "conversation": conversation_id,
             "seq": seq,
             "sender": sender,
             "client_id": client_id,

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.urls import path
 
 from accounts.consumers import StaffConsumer
@@ -8,3 +9,8 @@ websocket_urlpatterns = [
     path("ws/staff/chat/", StaffChatConsumer.as_asgi()),
     path("ws/connect/", SurvivorChatConsumer.as_asgi()),
 ]
+
+if settings.BENCHMARK_BASELINE:
+    from conversations.baseline import BareRelayConsumer
+
+    websocket_urlpatterns.append(path("ws/bench/relay/<int:pair>/", BareRelayConsumer.as_asgi()))

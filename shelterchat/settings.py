@@ -224,6 +224,10 @@ PROXY_CLIENT_ADDRESS_HEADER = env.str("PROXY_CLIENT_ADDRESS_HEADER", default="")
 CHAT_STARTS_PER_HOUR_PER_ADDRESS = env.int("CHAT_STARTS_PER_HOUR_PER_ADDRESS", default=30)
 # How often each open staff console applies the silence and grace rules.
 CHAT_SWEEP_SECONDS = env.int("CHAT_SWEEP_SECONDS", default=10)
+# Chat frames one process handles at once; more are refused with "overloaded".
+CHAT_MAX_FRAMES_IN_FLIGHT = env.int("CHAT_MAX_FRAMES_IN_FLIGHT", default=200)
+# Mounts conversations.baseline, the bare relay bench/chat_relay.py compares with.
+BENCHMARK_BASELINE = env.bool("BENCHMARK_BASELINE", default=False)
 
 if REDIS_URL:
     CACHES = {

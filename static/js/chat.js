@@ -115,6 +115,7 @@
         break;
       case "error":
         if (frame.error === "ended" || frame.error === "unknown") { finish(); return; }
+        if (frame.error === "overloaded") { window.setTimeout(flushOutbox, 1000); }
         showError(frame.message || "");
         break;
     }

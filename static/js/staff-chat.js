@@ -149,6 +149,11 @@
         }
         break;
       case "error":
+        if (frame.error === "overloaded") {
+          window.setTimeout(function () {
+            Object.keys(panes).forEach(function (id) { panes[id].outbox.forEach(send); });
+          }, 1000);
+        }
         showError(frame.error === "taken" ? text.taken : (frame.message || frame.error));
         break;
     }

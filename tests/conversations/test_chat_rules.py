@@ -251,3 +251,19 @@ async def test_supervisor_may_take_chats(chat_organization):
     await survivor.start()
     await supervisor.send(type="accept", conversation=await supervisor.next_waiting())
     assert (await supervisor.receive_until("conversation"))["type"] == "conversation"
+
+
+async def test_overload_is_refused_out_loud_and_stores_nothing(chat_organization, settings):
+    _worker, survivor, _conversation_id = await _live_chat(chat_organization)
+    settings.CHAT_MAX_FRAMES_IN_FLIGHT = 0
+    await survivor.send(type="message", client_id="later", text="hello")
+    error = await survivor.receive_until("error")
+    assert error["error"] == "overloaded" and error["client_id"] == "later"
+
+    def stored():
+        return Message.objects.filter(client_id="later").count()
+
+    assert await _db(chat_organization, stored) == 0
+    settings.CHAT_MAX_FRAMES_IN_FLIGHT = 200
+    await survivor.send(type="message", client_id="later", text="hello")
+    assert (await survivor.receive_until("ack"))["client_id"] == "later"
