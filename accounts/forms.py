@@ -66,6 +66,12 @@ class OrganizationSettingsForm(forms.ModelForm):
             "shelter_directory_url",
             "staff_idle_minutes",
             "staff_session_hours",
+            "chat_grace_seconds",
+            "chat_silence_warning_minutes",
+            "chat_silence_close_minutes",
+            "chat_shift_cutoff_minutes",
+            "chat_opening_message_en",
+            "chat_opening_message_fr",
         ]
 
     def clean_staff_idle_minutes(self):

@@ -54,6 +54,33 @@ class Organization(models.Model):
     shelter_directory_url = models.URLField(_("shelter directory"), blank=True)
     staff_idle_minutes = models.PositiveIntegerField(_("staff idle time-out (minutes)"), default=15)
     staff_session_hours = models.PositiveIntegerField(_("staff session length (hours)"), default=10)
+    chat_grace_seconds = models.PositiveIntegerField(
+        _("reconnection grace period (seconds)"),
+        default=120,
+        help_text=_("How long a survivor's dropped chat waits for her to come back."),
+    )
+    chat_silence_warning_minutes = models.PositiveIntegerField(
+        _("silence before a warning (minutes)"), default=10
+    )
+    chat_silence_close_minutes = models.PositiveIntegerField(
+        _("silence after the warning before the chat closes (minutes)"), default=5
+    )
+    chat_shift_cutoff_minutes = models.PositiveIntegerField(
+        _("no new chats in a shift's last (minutes)"), default=30
+    )
+    chat_opening_message_en = models.TextField(
+        _("opening message (English)"),
+        blank=True,
+        default="Hello, thank you for reaching out. What you write here is confidential, "
+        "with the limits described before the chat. You can leave at any time.",
+        help_text=_("Sent automatically when a worker accepts a chat."),
+    )
+    chat_opening_message_fr = models.TextField(
+        _("opening message (French)"),
+        blank=True,
+        default="Bonjour, merci de nous avoir écrit. Ce que vous écrivez ici est confidentiel, "
+        "dans les limites décrites avant le clavardage. Vous pouvez partir à tout moment.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -4,7 +4,18 @@ No IP address or user agent is stored or logged anywhere. Rather than trust
 every logger, middleware and error page to ignore them, both the ASGI
 application and the Django middleware chain drop them from each request at
 the door.
+
+The address is first turned into ``scope["client_bucket"]``: a keyed hash
+whose key changes every hour, for abuse limits kept in the cache with an
+expiry (conversations.abuse). It cannot be turned back into the address, and
+the next hour's hash of the same address is unrelated.
 """
+
+import hashlib
+import hmac
+import time
+
+from django.conf import settings
 
 # Header names as they appear in an ASGI scope (lower-case bytes).
 CLIENT_IDENTITY_HEADERS = frozenset(
@@ -28,6 +39,26 @@ CLIENT_IDENTITY_META_KEYS = frozenset(
 )
 
 
+def client_bucket(address, now=None):
+    """Return an hour-long keyed hash of ``address`` (empty when there is none)."""
+    if not address:
+        return ""
+    hour = int((time.time() if now is None else now) // 3600)
+    key = hashlib.sha256(f"client-bucket:{hour}:{settings.SECRET_KEY}".encode()).digest()
+    return hmac.new(key, address.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _client_address(scope):
+    header = settings.PROXY_CLIENT_ADDRESS_HEADER
+    if header:
+        for name, value in scope.get("headers", []):
+            if name.lower() == header:
+                # The proxy appends the address it saw last.
+                return value.decode("latin-1").split(",")[-1].strip()
+    client = scope.get("client")
+    return client[0] if client else ""
+
+
 def scope_without_client_identity(scope):
     """Return a copy of an ASGI scope without the client's address and identifying headers."""
     headers = [
@@ -35,7 +66,8 @@ def scope_without_client_identity(scope):
         for name, value in scope.get("headers", [])
         if name.lower() not in CLIENT_IDENTITY_HEADERS
     ]
-    return {**scope, "client": None, "headers": headers}
+    bucket = client_bucket(_client_address(scope))
+    return {**scope, "client": None, "headers": headers, "client_bucket": bucket}
 
 
 class ClientIdentityStripper:

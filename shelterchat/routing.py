@@ -1,7 +1,16 @@
+from django.conf import settings
 from django.urls import path
 
 from accounts.consumers import StaffConsumer
+from conversations.consumers import StaffChatConsumer, SurvivorChatConsumer
 
 websocket_urlpatterns = [
     path("ws/staff/", StaffConsumer.as_asgi()),
+    path("ws/staff/chat/", StaffChatConsumer.as_asgi()),
+    path("ws/connect/", SurvivorChatConsumer.as_asgi()),
 ]
+
+if settings.BENCHMARK_BASELINE:
+    from conversations.baseline import BareRelayConsumer
+
+    websocket_urlpatterns.append(path("ws/bench/relay/<int:pair>/", BareRelayConsumer.as_asgi()))

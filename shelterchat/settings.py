@@ -143,7 +143,9 @@ SECURE_HSTS_SECONDS = 63072000 if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "no-referrer"
+# Nothing to other sites; our own origin to us, or Chromium posts forms with
+# "Origin: null" and the CSRF check refuses them.
+SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
@@ -220,6 +222,28 @@ DEMO_CONTENT_KEY = "demo:ZGVtby1vbmx5LWtleS1zZXQtQ09OVEVOVF9LRVlTISE"
 CONTENT_KEYS = env.list("CONTENT_KEYS", default=[DEMO_CONTENT_KEY])
 
 STAFF_INVITATION_VALID_HOURS = env.int("STAFF_INVITATION_VALID_HOURS", default=72)
+
+# Behind a reverse proxy, the header that carries the client's address (for
+# example "x-forwarded-for"); it is read once, for the abuse-limit hash, and dropped.
+PROXY_CLIENT_ADDRESS_HEADER = env.str("PROXY_CLIENT_ADDRESS_HEADER", default="").lower().encode()
+CHAT_STARTS_PER_HOUR_PER_ADDRESS = env.int("CHAT_STARTS_PER_HOUR_PER_ADDRESS", default=30)
+# How often each open staff console applies the silence and grace rules.
+CHAT_SWEEP_SECONDS = env.int("CHAT_SWEEP_SECONDS", default=10)
+# Chat frames one process handles at once; more are refused with "overloaded".
+CHAT_MAX_FRAMES_IN_FLIGHT = env.int("CHAT_MAX_FRAMES_IN_FLIGHT", default=200)
+# Mounts conversations.baseline, the bare relay bench/chat_relay.py compares with.
+BENCHMARK_BASELINE = env.bool("BENCHMARK_BASELINE", default=False)
+
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.str("REDIS_PREFIX", default="shelterchat"),
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # PostgreSQL row-level security (policies.tenancy). The application connects
 # as DATABASE_APP_ROLE, which owns no table and is subject to the policies;

@@ -33,6 +33,16 @@ def django_db_setup(django_db_setup, django_db_blocker):
     connections.close_all()
 
 
+@pytest.fixture(autouse=True)
+def fresh_channel_layer():
+    """Give each test its own channel layer: a layer's locks belong to one event loop."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
 @pytest.fixture
 def organization(db):
     return organization_create("harbour")

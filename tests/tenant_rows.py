@@ -27,8 +27,8 @@ def tenant_rows_create(organization):
         )
         Closure.objects.create(
             organization=organization,
-            starts_on=datetime.date(2026, 12, 25),
-            ends_on=datetime.date(2026, 12, 26),
+            starts_on=datetime.date(2099, 12, 25),
+            ends_on=datetime.date(2099, 12, 26),
         )
         audit_record(organization=organization, actor=admin, action="test.row")
         RetentionPolicy.objects.create(organization=organization, kind="audit_log", days=30)
@@ -72,3 +72,60 @@ def tenant_rows_create(organization):
         PostReport.objects.create(
             organization=organization, post=post, reporter=member, reason="other"
         )
+        _chat_rows(organization, admin)
+
+
+def _chat_rows(organization, worker):
+    """Rows of every crisis-chat table; the organization must have an open notice."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from conversations.models import (
+        CannedMessage,
+        Conversation,
+        OptionalQuestion,
+        VisitorBlock,
+    )
+    from conversations.services import (
+        message_post,
+        notice_accept,
+        question_answers_record,
+        shift_start,
+    )
+    from policies.selectors import consent_document_current
+
+    OpeningHours.objects.create(
+        organization=organization,
+        weekday=timezone.localdate().weekday(),
+        opens_at=dt.time(0),
+        closes_at=dt.time(0),
+    )
+    notice = consent_document_current(organization=organization, kind="chat_notice")
+    from conversations.services import conversation_start
+
+    conversation, _token = conversation_start(
+        organization=organization,
+        ticket=notice_accept(organization=organization, document=notice),
+        safety="unanswered",
+        language="en",
+    )
+    message_post(conversation=conversation, sender="survivor", client_id="row", text="row")
+    assert Conversation.objects.filter(pk=conversation.pk).exists()
+    shift_start(
+        organization=organization, worker=worker, ends_at=timezone.now() + dt.timedelta(hours=1)
+    )
+    CannedMessage.objects.create(organization=organization, title="t", body_en="e", body_fr="f")
+    question = OptionalQuestion.objects.create(
+        organization=organization,
+        text_en="q",
+        text_fr="q",
+        why_en="w",
+        why_fr="w",
+        choices_en="a",
+        choices_fr="a",
+    )
+    question_answers_record(organization=organization, answers={question.pk: 0})
+    VisitorBlock.objects.create(
+        organization=organization, token_hash=f"{organization.pk}" * 8, blocked_until=timezone.now()
+    )

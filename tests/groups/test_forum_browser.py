@@ -47,14 +47,8 @@ def site(live_server):
 
 
 def _context(browser, site, console):  # noqa: F811
-    """Open a browser context whose form posts carry the site's origin.
-
-    Under the project's ``Referrer-Policy: no-referrer`` Chromium sends
-    ``Origin: null`` with every form post, which Django's CSRF check refuses
-    (see ``test_a_form_posts_with_its_own_origin``). ``same-origin`` would
-    still send nothing to other sites, and the real origin here.
-    """
-    context = browser.new_context(extra_http_headers={"Origin": site["base"]})
+    """Open a browser context that records the page's console messages."""
+    context = browser.new_context()
     page = context.new_page()
     page.on("console", lambda message: console.append(message.text))
     return context, page
@@ -161,12 +155,10 @@ def test_invite_join_approve_post_report_hide(browser, site):  # noqa: F811
         context.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Referrer-Policy no-referrer makes Chromium post forms with Origin: null",
-)
 @pytest.mark.django_db(transaction=True)
 def test_a_form_posts_with_its_own_origin(browser, site):  # noqa: F811
+    """Under ``Referrer-Policy: no-referrer`` Chromium would post ``Origin: null``,
+    which the CSRF check refuses; ``same-origin`` sends the origin to us only."""
     page = browser.new_page()
     page.goto(f"{site['base']}/en/groups/")
     page.fill("#id_display_name", "Kind Fern")

@@ -21,7 +21,7 @@ def test_every_response_has_csp_and_security_headers(organization, path):
     assert "unsafe-inline" not in csp and "http" not in csp
     assert "frame-ancestors 'none'" in csp
     assert response["X-Frame-Options"] == "DENY"
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     assert response["X-Content-Type-Options"] == "nosniff"
 
 

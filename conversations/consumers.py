@@ -1,0 +1,466 @@
+"""WebSocket consumers of crisis chat: the survivor's and the worker's.
+
+They parse and check frames, call conversations.services, and relay events.
+Each socket keeps the highest sequence number it has sent for each
+conversation and fills any gap from the database, so a client sees every
+message once and in order even when the channel layer drops an event.
+"""
+
+import asyncio
+import contextlib
+import uuid
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.utils import translation
+
+from accounts.models import Role
+from accounts.selectors import membership_get
+from conversations import selectors, services
+from conversations.models import Conversation, Message
+from conversations.services import ChatError
+from shelterchat.consumers import MAX_FRAME_BYTES, JsonObjectConsumer
+
+CLOSE_NOT_ALLOWED = 4403
+CLOSE_UNKNOWN = 4404
+
+
+def db(function):
+    """Run ORM work on the thread pool: chats must not queue behind one another's queries."""
+    return database_sync_to_async(function, thread_sensitive=False)
+
+
+def _text(content, key, max_length):
+    value = content.get(key)
+    if not isinstance(value, str) or len(value) > max_length:
+        raise ChatError("malformed")
+    return value
+
+
+def _seq(content):
+    value = content.get("last_seq", 0)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ChatError("malformed")
+    return value
+
+
+def _conversation_id(content):
+    try:
+        return uuid.UUID(hex=_text(content, "conversation", 32))
+    except ValueError as error:
+        raise ChatError("malformed") from error
+
+
+class RelayingConsumer(JsonObjectConsumer):
+    """What both sides share: per-conversation keys and gap-free, in-order relay."""
+
+    # Frame type -> method; methods are named act_<action>.
+    actions = {}
+    language = "en"
+    # Frames being handled in this process, by every socket: past the limit a
+    # frame is refused out loud ("overloaded") rather than queued without end.
+    handling = 0
+
+    async def connect(self):
+        self.keys = {}
+        self.sent_seq = {}
+        self.conversations = {}
+        await self.accept()
+
+    async def receive_json(self, content, **kwargs):
+        action = self.actions.get(content["type"])
+        if action is None:
+            await self.send_error("unknown_type")
+            return
+        if RelayingConsumer.handling >= settings.CHAT_MAX_FRAMES_IN_FLIGHT:
+            client_id = content.get("client_id")
+            await self.send_chat_error(ChatError("overloaded"), client_id=client_id)
+            return
+        RelayingConsumer.handling += 1
+        try:
+            await getattr(self, action)(content)
+        except ChatError as error:
+            await self.send_chat_error(error)
+        finally:
+            RelayingConsumer.handling -= 1
+
+    async def send_chat_error(self, error, **details):
+        with translation.override(self.language):
+            await self.send_error(error.code, message=error.message, **details)
+
+    async def follow(self, conversation):
+        """Join the conversation's group and send what this socket has not seen."""
+        conversation_id = conversation.public_id.hex
+        self.conversations[conversation_id] = conversation
+        if conversation_id not in self.keys:
+            self.keys[conversation_id] = await db(services.conversation_key)(conversation)
+        await self.channel_layer.group_add(
+            services.conversation_group(conversation), self.channel_name
+        )
+        await self.send_missing(conversation_id, after=self.sent_seq.get(conversation_id, 0))
+
+    async def unfollow(self, conversation_id):
+        conversation = self.conversations.pop(conversation_id, None)
+        self.keys.pop(conversation_id, None)
+        self.sent_seq.pop(conversation_id, None)
+        if conversation is not None:
+            await self.channel_layer.group_discard(
+                services.conversation_group(conversation), self.channel_name
+            )
+
+    async def send_missing(self, conversation_id, after):
+        conversation = self.conversations[conversation_id]
+        frames = await db(selectors.message_list_after)(
+            conversation=conversation, key=self.keys[conversation_id], after_seq=after
+        )
+        for frame in frames:
+            await self.send_message_frame(frame)
+
+    async def send_message_frame(self, frame):
+        conversation_id = frame["conversation"]
+        if frame["seq"] <= self.sent_seq.get(conversation_id, 0):
+            return
+        self.sent_seq[conversation_id] = frame["seq"]
+        await self.send_json(frame)
+
+    async def conversation_message(self, event):
+        conversation_id = event["conversation"]
+        if conversation_id not in self.keys:
+            return
+        if event["seq"] > self.sent_seq.get(conversation_id, 0) + 1:
+            # An event was dropped on the way: the database has it.
+            await self.send_missing(conversation_id, after=self.sent_seq.get(conversation_id, 0))
+            return
+        await self.send_message_frame(
+            selectors.message_frame_from_event(event=event, key=self.keys[conversation_id])
+        )
+
+    async def act_resume(self, content):
+        conversation_id = _conversation_id(content).hex if "conversation" in content else None
+        conversation_id = conversation_id or next(iter(self.conversations), None)
+        if conversation_id not in self.conversations:
+            raise ChatError("unknown")
+        self.sent_seq[conversation_id] = min(_seq(content), self.sent_seq.get(conversation_id, 0))
+        await self.send_missing(conversation_id, after=self.sent_seq[conversation_id])
+
+
+class SurvivorChatConsumer(RelayingConsumer):
+    """The survivor's socket: anonymous, one conversation, resumable by its token."""
+
+    actions = {
+        "start": "act_start",
+        "resume": "act_resume_by_token",
+        "message": "act_message",
+        "end": "act_end",
+        "ping": "act_ping",
+    }
+
+    conversation = None
+
+    async def connect(self):
+        self.organization = self.scope["organization"]
+        await super().connect()
+
+    async def receive_json(self, content, **kwargs):
+        if self.conversation is None and content["type"] not in ("start", "resume", "ping"):
+            await self.send_chat_error(ChatError("not_started"))
+            return
+        await super().receive_json(content, **kwargs)
+
+    async def act_ping(self, content):
+        await self.send_json({"type": "pong"})
+
+    async def act_start(self, content):
+        if self.conversation is not None:
+            raise ChatError("malformed")
+        self.language = "fr" if str(content.get("language", "")).startswith("fr") else "en"
+        conversation, token = await db(services.conversation_start)(
+            organization=self.organization,
+            ticket=_text(content, "ticket", 200),
+            safety=_text(content, "safety", 20),
+            language=self.language,
+            block_token=content.get("block") if isinstance(content.get("block"), str) else "",
+            client_bucket=self.scope.get("client_bucket", ""),
+        )
+        await self.send_json({"type": "started", "token": token})
+        await self.attach(conversation)
+
+    async def act_resume_by_token(self, content):
+        if self.conversation is not None:
+            await self.act_resume(content)
+            return
+        self.sent_seq = {}
+        try:
+            conversation = await db(services.conversation_by_token)(
+                organization=self.organization, token=_text(content, "token", 100)
+            )
+        except ChatError as error:
+            await self.send_chat_error(error)
+            await self.close(code=CLOSE_UNKNOWN)
+            return
+        self.language = conversation.language
+        self.sent_seq[conversation.public_id.hex] = _seq(content)
+        await self.attach(conversation)
+
+    async def attach(self, conversation):
+        self.conversation = conversation
+        await db(services.survivor_presence_set)(conversation=conversation, connected=True)
+        await self.send_state()
+        await self.follow(conversation)
+
+    async def send_state(self):
+        """Tell her where her chat stands, when that changed since she was last told."""
+        conversation = await db(selectors.conversation_refresh)(conversation=self.conversation)
+        if conversation.state == Conversation.State.WAITING:
+            await self.channel_layer.group_add(
+                services.queue_group(self.organization), self.channel_name
+            )
+            position = await db(selectors.queue_position)(conversation=conversation)
+            frame = {"type": "waiting", "position": position}
+        elif conversation.state == Conversation.State.ACTIVE:
+            await self.channel_layer.group_discard(
+                services.queue_group(self.organization), self.channel_name
+            )
+            frame = {"type": "active"}
+        else:
+            return
+        if frame != getattr(self, "state_sent", None):
+            self.state_sent = frame
+            await self.send_json(frame)
+            if conversation.silence_warned_at:
+                await self.send_silence_warning()
+
+    async def act_message(self, content):
+        client_id = _text(content, "client_id", 64)
+        seq, _created = await db(services.message_post)(
+            conversation=self.conversation,
+            sender=Message.Sender.SURVIVOR,
+            client_id=client_id,
+            text=_text(content, "text", MAX_FRAME_BYTES),
+            key=self.keys.get(self.conversation.public_id.hex),
+        )
+        await self.send_json({"type": "ack", "client_id": client_id, "seq": seq})
+
+    async def act_end(self, content):
+        await db(services.conversation_end)(
+            conversation=self.conversation, outcome=Conversation.Outcome.SURVIVOR_ENDED
+        )
+
+    async def disconnect(self, code):
+        if self.conversation is not None:
+            with contextlib.suppress(Conversation.DoesNotExist):
+                await db(services.survivor_presence_set)(
+                    conversation=self.conversation, connected=False
+                )
+        await self.channel_layer.group_discard(
+            services.queue_group(self.organization), self.channel_name
+        )
+        for conversation_id in list(self.conversations):
+            await self.unfollow(conversation_id)
+
+    async def queue_changed(self, event):
+        if self.conversation is not None:
+            await self.send_state()
+
+    async def conversation_accepted(self, event):
+        await self.send_state()
+
+    async def conversation_presence(self, event):
+        pass
+
+    async def conversation_silence(self, event):
+        await self.send_silence_warning(event["closes_in_minutes"])
+
+    async def send_silence_warning(self, closes_in_minutes=None):
+        await self.send_json({"type": "silence_warning", "closes_in_minutes": closes_in_minutes})
+
+    async def conversation_ended(self, event):
+        frame = {"type": "ended"}
+        if event.get("block_token"):
+            frame["block"] = event["block_token"]
+        await self.send_json(frame)
+        self.conversation = None
+        await self.close()
+
+
+class StaffChatConsumer(RelayingConsumer):
+    """A support worker's (or supervisor's) console socket: the queue and her conversations."""
+
+    actions = {
+        "accept": "act_accept",
+        "message": "act_message",
+        "canned": "act_canned",
+        "end": "act_end",
+        "block": "act_block",
+        "resume": "act_resume",
+        "ping": "act_ping",
+    }
+
+    async def connect(self):
+        self.organization = self.scope["organization"]
+        self.user = self.scope["user"]
+        if not self.user.is_authenticated or not self.user.is_verified():
+            await self.close(code=CLOSE_NOT_ALLOWED)
+            return
+        membership = await db(membership_get)(organization=self.organization, user=self.user)
+        if membership is None or not membership.has_role(Role.SUPPORT_WORKER, Role.SUPERVISOR):
+            await self.close(code=CLOSE_NOT_ALLOWED)
+            return
+        await super().connect()
+        await self.channel_layer.group_add(
+            services.queue_group(self.organization), self.channel_name
+        )
+        from accounts.consumers import staff_group
+
+        self.personal_group = staff_group(self.organization.pk, self.user.pk)
+        await self.channel_layer.group_add(self.personal_group, self.channel_name)
+        await self.send_queue()
+        for conversation in await db(selectors.conversation_list_of_worker)(
+            organization=self.organization, worker=self.user
+        ):
+            await self.send_conversation_opened(conversation)
+        self.sweeper = asyncio.create_task(self.sweep_periodically())
+
+    async def disconnect(self, code):
+        sweeper = getattr(self, "sweeper", None)
+        if sweeper is not None:
+            sweeper.cancel()
+        if hasattr(self, "personal_group"):
+            await self.channel_layer.group_discard(self.personal_group, self.channel_name)
+            await self.channel_layer.group_discard(
+                services.queue_group(self.organization), self.channel_name
+            )
+        for conversation_id in list(getattr(self, "conversations", {})):
+            await self.unfollow(conversation_id)
+
+    async def sweep_periodically(self):
+        while True:
+            await asyncio.sleep(settings.CHAT_SWEEP_SECONDS)
+            await db(services.conversation_sweep)(organization=self.organization)
+
+    async def act_ping(self, content):
+        await self.send_json({"type": "pong"})
+
+    async def send_queue(self):
+        reason = await db(services.may_take_new_chats)(
+            organization=self.organization, worker=self.user
+        )
+        waiting = [] if reason else await db(selectors.queue_list)(organization=self.organization)
+        await self.send_json({"type": "queue", "conversations": waiting, "offers": reason or "on"})
+
+    async def send_conversation_opened(self, conversation):
+        await self.send_json(
+            {
+                "type": "conversation",
+                "conversation": conversation.public_id.hex,
+                "safety": conversation.safety,
+                "language": conversation.language,
+                "connected": conversation.survivor_sockets > 0,
+            }
+        )
+        await self.follow(conversation)
+
+    async def own_conversation(self, content):
+        conversation = await db(selectors.access_conversation_of_worker)(
+            organization=self.organization, worker=self.user, public_id=_conversation_id(content)
+        )
+        if conversation is None:
+            raise ChatError("not_yours")
+        return conversation
+
+    async def act_accept(self, content):
+        conversation_id = _conversation_id(content)
+        try:
+            conversation = await db(services.conversation_accept)(
+                organization=self.organization, worker=self.user, public_id=conversation_id
+            )
+        except ChatError as error:
+            await self.send_chat_error(error, conversation=conversation_id.hex)
+            return
+        await self.send_conversation_opened(conversation)
+
+    async def act_message(self, content):
+        conversation = await self.own_conversation(content)
+        client_id = _text(content, "client_id", 64)
+        seq, _created = await db(services.message_post)(
+            conversation=conversation,
+            sender=Message.Sender.WORKER,
+            client_id=client_id,
+            text=_text(content, "text", MAX_FRAME_BYTES),
+            worker=self.user,
+            key=self.keys.get(conversation.public_id.hex),
+        )
+        await self.send_json(
+            {
+                "type": "ack",
+                "conversation": conversation.public_id.hex,
+                "client_id": client_id,
+                "seq": seq,
+            }
+        )
+
+    async def act_canned(self, content):
+        conversation = await self.own_conversation(content)
+        canned_id = content.get("canned")
+        if not isinstance(canned_id, int):
+            raise ChatError("malformed")
+        client_id = _text(content, "client_id", 64)
+        seq, _created = await db(services.canned_message_post)(
+            conversation=conversation, worker=self.user, canned_id=canned_id, client_id=client_id
+        )
+        await self.send_json(
+            {
+                "type": "ack",
+                "conversation": conversation.public_id.hex,
+                "client_id": client_id,
+                "seq": seq,
+            }
+        )
+
+    async def act_end(self, content):
+        conversation = await self.own_conversation(content)
+        await db(services.conversation_end)(
+            conversation=conversation, outcome=Conversation.Outcome.WORKER_ENDED, actor=self.user
+        )
+
+    async def act_block(self, content):
+        conversation = await self.own_conversation(content)
+        hours = content.get("hours", 24)
+        if not isinstance(hours, int) or not 1 <= hours <= 24 * 30:
+            raise ChatError("malformed")
+        await db(services.visitor_block_and_end)(
+            conversation=conversation, worker=self.user, hours=hours
+        )
+
+    async def queue_changed(self, event):
+        await self.send_queue()
+
+    async def conversation_accepted(self, event):
+        pass
+
+    async def conversation_presence(self, event):
+        await self.send_json(
+            {
+                "type": "presence",
+                "conversation": event["conversation"],
+                "connected": event["connected"],
+            }
+        )
+
+    async def conversation_silence(self, event):
+        await self.send_json(
+            {
+                "type": "silence",
+                "conversation": event["conversation"],
+                "closes_in_minutes": event["closes_in_minutes"],
+            }
+        )
+
+    async def conversation_ended(self, event):
+        await self.send_json(
+            {"type": "ended", "conversation": event["conversation"], "outcome": event["outcome"]}
+        )
+        await self.unfollow(event["conversation"])
+
+    async def staff_disconnect(self, event):
+        await self.close(code=CLOSE_NOT_ALLOWED)

@@ -1,0 +1,120 @@
+"""Reads of crisis chat, each scoped to one organization."""
+
+import base64
+
+from django.utils import timezone
+
+from conversations.models import CannedMessage, Conversation, Message, OptionalQuestion
+from policies.crypto import decrypt
+
+
+def queue_list(*, organization, now=None):
+    """Return the waiting conversations, oldest first, as the console shows them."""
+    now = now or timezone.now()
+    return [
+        {
+            "conversation": conversation.public_id.hex,
+            "waiting_seconds": int((now - conversation.created_at).total_seconds()),
+            "safety": conversation.safety,
+            "language": conversation.language,
+            "connected": conversation.survivor_sockets > 0,
+        }
+        for conversation in Conversation.objects.filter(
+            organization=organization, state=Conversation.State.WAITING
+        ).order_by("created_at")
+    ]
+
+
+def queue_position(*, conversation):
+    """Return her place in the queue (1 = next), or None once she is not waiting."""
+    if conversation.state != Conversation.State.WAITING:
+        return None
+    return Conversation.objects.filter(
+        organization=conversation.organization_id,
+        state=Conversation.State.WAITING,
+        created_at__lte=conversation.created_at,
+    ).count()
+
+
+def conversation_refresh(*, conversation):
+    return Conversation.objects.get(pk=conversation.pk, organization=conversation.organization_id)
+
+
+def access_conversation_of_worker(*, organization, worker, public_id):
+    """Return the worker's live conversation ``public_id``, or None (absent or not hers)."""
+    return Conversation.objects.filter(
+        organization=organization,
+        public_id=public_id,
+        worker=worker,
+        state=Conversation.State.ACTIVE,
+    ).first()
+
+
+def conversation_list_of_worker(*, organization, worker):
+    return list(
+        Conversation.objects.filter(
+            organization=organization, worker=worker, state=Conversation.State.ACTIVE
+        )
+    )
+
+
+def message_associated_data(conversation_id, seq):
+    """Bind a message's ciphertext to its conversation and place (see policies.crypto)."""
+    return f"message:{conversation_id}:{seq}".encode()
+
+
+def message_frame(*, conversation_id, seq, sender, text, client_id):
+    return {
+        "type": "message",
+        "conversation": conversation_id,
+        "seq": seq,
+        "from": sender,
+        "text": text,
+        "client_id": client_id,
+    }
+
+
+def message_list_after(*, conversation, key, after_seq):
+    """Return the decrypted message frames after ``after_seq``, in order."""
+    conversation_id = conversation.public_id.hex
+    return [
+        message_frame(
+            conversation_id=conversation_id,
+            seq=message.seq,
+            sender=message.sender,
+            text=decrypt(
+                key, message.ciphertext, message_associated_data(conversation_id, message.seq)
+            ),
+            client_id=message.client_id,
+        )
+        for message in Message.objects.filter(
+            organization=conversation.organization_id,
+            conversation=conversation,
+            seq__gt=after_seq,
+        ).order_by("seq")
+    ]
+
+
+def message_frame_from_event(*, event, key):
+    """Decrypt a relayed ``conversation.message`` event into the frame clients receive."""
+    associated = message_associated_data(event["conversation"], event["seq"])
+    return message_frame(
+        conversation_id=event["conversation"],
+        seq=event["seq"],
+        sender=event["sender"],
+        text=decrypt(key, base64.b64decode(event["ciphertext"]), associated),
+        client_id=event["client_id"],
+    )
+
+
+def canned_message_list(*, organization):
+    return CannedMessage.objects.filter(organization=organization)
+
+
+def optional_question_list(*, organization):
+    return OptionalQuestion.objects.filter(organization=organization, is_active=True)
+
+
+def optional_question_library(*, organization):
+    """Return every question of the organization, asked or not, for its admins."""
+    return OptionalQuestion.objects.filter(organization=organization)

@@ -1,0 +1,167 @@
+"""Crisis chat pages: the survivor's way in, and the staff console and library."""
+
+from django.contrib import messages
+from django.core import signing
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from accounts.access import staff_required
+from accounts.models import Role
+from accounts.selectors import opening_hours_list, organization_is_open
+from accounts.services import organization_formset_save
+from conversations import selectors, services
+from conversations.forms import CannedMessageFormSet, OptionalQuestionFormSet, ShiftForm
+from policies.models import ConsentDocument
+from policies.selectors import consent_document_current
+
+
+def _closed(request):
+    organization = request.organization
+    return render(
+        request,
+        "conversations/closed.html",
+        {"hours": opening_hours_list(organization=organization)},
+    )
+
+
+def _chat_page(request, ticket=""):
+    return render(request, "conversations/chat.html", {"ticket": ticket})
+
+
+def _notice(organization):
+    return consent_document_current(
+        organization=organization, kind=ConsentDocument.Kind.CHAT_NOTICE
+    )
+
+
+# Survivors send no cookie with these forms, so there is no session to forge
+# a request for: CSRF protection has nothing to protect here.
+@csrf_exempt
+@never_cache
+def chat_entry(request):
+    """Show the notice of rights and limits of confidentiality; its acceptance opens the way."""
+    organization = request.organization
+    notice = _notice(organization)
+    if notice is None or not organization_is_open(organization=organization):
+        return _closed(request)
+    if request.method == "POST" and request.POST.get("version") == str(notice.version):
+        ticket = services.notice_accept(organization=organization, document=notice)
+        questions = selectors.optional_question_list(organization=organization)
+        if not questions:
+            return _chat_page(request, ticket)
+        language = get_language()
+        return render(
+            request,
+            "conversations/questions.html",
+            {
+                "ticket": ticket,
+                "questions": [
+                    (question.pk, *question.localized(language)) for question in questions
+                ],
+            },
+        )
+    return render(
+        request,
+        "conversations/notice.html",
+        {"notice": notice, "body": notice.body(get_language())},
+    )
+
+
+@csrf_exempt
+@never_cache
+@require_POST
+def chat_questions(request):
+    """Count the answers given (skipped ones count nothing), then open the chat page."""
+    ticket = request.POST.get("ticket", "")
+    try:
+        signing.TimestampSigner(salt="chat-admission").unsign(
+            ticket, max_age=services.ADMISSION_MAX_AGE
+        )
+    except signing.BadSignature:
+        return redirect(reverse("chat:entry"))
+    answers = {}
+    for key, value in request.POST.items():
+        if key.startswith("q-") and key[2:].isdigit() and value.isdigit():
+            answers[int(key[2:])] = int(value)
+    services.question_answers_record(organization=request.organization, answers=answers)
+    return _chat_page(request, ticket)
+
+
+@never_cache
+def chat_page(request):
+    """The chat page reached by reloading: it resumes the chat kept in this tab, if any."""
+    return _chat_page(request)
+
+
+@never_cache
+def chat_ended(request):
+    return render(request, "conversations/ended.html")
+
+
+@never_cache
+@staff_required(Role.SUPPORT_WORKER, Role.SUPERVISOR)
+def console(request):
+    organization = request.organization
+    form = ShiftForm(request.POST or None, organization=organization)
+    if request.method == "POST":
+        if request.POST.get("action") == "leave":
+            services.shift_leave(organization=organization, worker=request.user)
+            return redirect("conversations:console")
+        if form.is_valid():
+            services.shift_start(
+                organization=organization, worker=request.user, ends_at=form.ends_at_datetime()
+            )
+            return redirect("conversations:console")
+    canned = [
+        {"id": item.pk, "title": item.title}
+        for item in selectors.canned_message_list(organization=organization)
+    ]
+    return render(
+        request,
+        "conversations/console.html",
+        {
+            "form": form,
+            "shift": services.shift_current(organization=organization, worker=request.user),
+            "canned": canned,
+        },
+    )
+
+
+def _library(request, formset_class, queryset, template, action):
+    formset = formset_class(request.POST or None, queryset=queryset)
+    if request.method == "POST" and formset.is_valid():
+        organization_formset_save(
+            organization=request.organization, actor=request.user, formset=formset, action=action
+        )
+        messages.success(request, _("Saved."))
+        return redirect(request.path)
+    return render(request, template, {"formset": formset})
+
+
+@never_cache
+@staff_required(Role.ORG_ADMIN)
+def canned_messages(request):
+    return _library(
+        request,
+        CannedMessageFormSet,
+        selectors.canned_message_list(organization=request.organization),
+        "conversations/canned.html",
+        "canned.update",
+    )
+
+
+@never_cache
+@staff_required(Role.ORG_ADMIN)
+def optional_questions(request):
+    return _library(
+        request,
+        OptionalQuestionFormSet,
+        selectors.optional_question_library(organization=request.organization),
+        "conversations/questions_admin.html",
+        "questions.update",
+    )

@@ -1,0 +1,195 @@
+// The survivor's chat. The conversation's resume token and the messages not
+// yet acknowledged live in this tab's sessionStorage only, so a reload or a
+// dropped connection resumes the same chat (a reload asks for every message
+// again; a reconnection only for those after the last one shown), and nothing
+// survives the end of the chat or the tab.
+(function () {
+  "use strict";
+  var root = document.getElementById("chat");
+  if (!root) { return; }
+  var store = window.sessionStorage;
+  var KEYS = { token: "c.token", outbox: "c.outbox", ticket: "c.ticket" };
+  var BLOCK_KEY = "c.block";
+  var $ = function (id) { return document.getElementById(id); };
+  var socket = null;
+  var ended = false;
+  var retryDelay = 500;
+  var shownSeq = 0;
+
+  function read(key, fallback) {
+    try { var value = store.getItem(key); return value === null ? fallback : JSON.parse(value); }
+    catch (e) { return fallback; }
+  }
+  function write(key, value) { store.setItem(key, JSON.stringify(value)); }
+  function outbox() { return read(KEYS.outbox, []); }
+
+  function newId() {
+    if (window.crypto && window.crypto.randomUUID) { return window.crypto.randomUUID(); }
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
+  function status(text) { $("status").textContent = text; }
+  function showError(text) { var box = $("chat-error"); box.textContent = text; box.hidden = !text; }
+
+  function bubble(from, text, pendingId) {
+    var item = document.createElement("li");
+    item.className = "bubble from-" + from + (pendingId ? " pending" : "");
+    if (pendingId) { item.setAttribute("data-pending", pendingId); }
+    var who = document.createElement("span");
+    who.className = "who";
+    who.textContent = from === "survivor" ? root.dataset.youText : root.dataset.workerText;
+    var body = document.createElement("p");
+    body.setAttribute("dir", "auto");
+    body.textContent = text;
+    item.appendChild(who);
+    item.appendChild(body);
+    $("messages").appendChild(item);
+    item.scrollIntoView({ block: "end" });
+  }
+
+  function renderPending() {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-pending]"), function (node) { node.remove(); });
+    outbox().forEach(function (item) { bubble("survivor", item.text, item.client_id); });
+  }
+
+  function openConversation() {
+    $("safety-check").hidden = true;
+    $("conversation").hidden = false;
+  }
+
+  // Leave nothing of the conversation in the page, its history entry or storage.
+  function finish(blockToken) {
+    ended = true;
+    store.clear();
+    if (blockToken) { try { window.localStorage.setItem(BLOCK_KEY, blockToken); } catch (e) { /* storage blocked */ } }
+    $("messages").textContent = "";
+    $("conversation").hidden = true;
+    window.location.replace(root.dataset.endedUrl);
+  }
+
+  function send(frame) {
+    if (socket && socket.readyState === WebSocket.OPEN) { socket.send(JSON.stringify(frame)); return true; }
+    return false;
+  }
+
+  function flushOutbox() {
+    outbox().forEach(function (item) { send({ type: "message", client_id: item.client_id, text: item.text }); });
+  }
+
+  function handle(frame) {
+    switch (frame.type) {
+      case "started":
+        write(KEYS.token, frame.token);
+        store.removeItem(KEYS.ticket);
+        openConversation();
+        break;
+      case "waiting":
+        openConversation();
+        status(root.dataset.waitingText.replace("{position}", frame.position));
+        break;
+      case "active":
+        openConversation();
+        status("");
+        flushOutbox();
+        break;
+      case "message":
+        if (frame.seq <= shownSeq) { return; }
+        shownSeq = frame.seq;
+        if (frame.from === "survivor") {
+          write(KEYS.outbox, outbox().filter(function (item) { return item.client_id !== frame.client_id; }));
+          $("silence-warning").hidden = true;
+        }
+        bubble(frame.from, frame.text);
+        renderPending();
+        break;
+      case "ack":
+        write(KEYS.outbox, outbox().filter(function (item) { return item.client_id !== frame.client_id; }));
+        break;
+      case "silence_warning":
+        $("silence-warning").hidden = false;
+        break;
+      case "ended":
+        finish(frame.block);
+        break;
+      case "error":
+        if (frame.error === "ended" || frame.error === "unknown") { finish(); return; }
+        if (frame.error === "overloaded") { window.setTimeout(flushOutbox, 1000); }
+        showError(frame.message || "");
+        break;
+    }
+  }
+
+  function connect() {
+    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    socket = new WebSocket(scheme + window.location.host + root.dataset.wsPath);
+    socket.onopen = function () {
+      retryDelay = 500;
+      showError("");
+      var token = read(KEYS.token, null);
+      if (token) {
+        send({ type: "resume", token: token, last_seq: shownSeq });
+      } else {
+        var safety = document.querySelector("input[name=safety]:checked");
+        var frame = {
+          type: "start",
+          ticket: read(KEYS.ticket, ""),
+          safety: safety ? safety.value : "unanswered",
+          language: root.dataset.language
+        };
+        var block = null;
+        try { block = window.localStorage.getItem(BLOCK_KEY); } catch (e) { /* storage blocked */ }
+        if (block) { frame.block = block; }
+        send(frame);
+      }
+    };
+    socket.onmessage = function (event) { handle(JSON.parse(event.data)); };
+    socket.onclose = function () {
+      if (ended) { return; }
+      status(root.dataset.reconnectingText);
+      window.setTimeout(connect, retryDelay);
+      retryDelay = Math.min(retryDelay * 2, 5000);
+    };
+  }
+
+  // The page was reached by a form: make its history entry a plain address, so
+  // a reload asks for nothing and Back does not resend anything.
+  if (root.dataset.ticket) {
+    write(KEYS.ticket, root.dataset.ticket);
+    window.history.replaceState(null, "", root.dataset.chatUrl);
+  }
+
+  Array.prototype.forEach.call(document.querySelectorAll("input[name=safety]"), function (input) {
+    input.addEventListener("change", function () { $("safer-ways").hidden = input.value !== "worried" || !input.checked; });
+  });
+
+  $("start-chat").addEventListener("click", function () {
+    $("start-chat").disabled = true;
+    connect();
+  });
+
+  $("compose").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = $("text").value.trim();
+    if (!text) { return; }
+    var item = { client_id: newId(), text: text };
+    write(KEYS.outbox, outbox().concat([item]));
+    $("text").value = "";
+    renderPending();
+    send({ type: "message", client_id: item.client_id, text: item.text });
+  });
+
+  $("end-chat").addEventListener("click", function () {
+    if (!send({ type: "end" })) { finish(); }
+  });
+
+  if (read(KEYS.token, null)) {
+    openConversation();
+    renderPending();
+    connect();
+  } else if (!read(KEYS.ticket, "")) {
+    $("start-chat").hidden = true;
+    $("no-ticket").hidden = false;
+  }
+})();

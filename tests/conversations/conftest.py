@@ -1,0 +1,159 @@
+import datetime
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.utils import timezone
+
+from accounts.models import OpeningHours, Role
+from conversations.services import notice_accept, shift_start
+from policies.models import ConsentDocument
+from policies.services import consent_document_publish
+from policies.tenancy import organization_context
+from tests.factories import client_for, staff_create
+from tests.websocket import communicator
+
+
+def make_chat_ready(organization):
+    """Open the organization's chat around the clock and publish its notice."""
+    with organization_context(organization):
+        OpeningHours.objects.bulk_create(
+            OpeningHours(
+                organization=organization,
+                weekday=day,
+                opens_at=datetime.time(0),
+                closes_at=datetime.time(0),
+            )
+            for day in range(7)
+        )
+        consent_document_publish(
+            organization=organization,
+            actor=None,
+            kind=ConsentDocument.Kind.CHAT_NOTICE,
+            body_en="We must report when a child is at risk.",
+            body_fr="Nous devons signaler quand un enfant est en danger.",
+        )
+
+
+def on_shift(organization, roles=(Role.SUPPORT_WORKER,), hours=4):
+    user = staff_create(organization, roles)
+    with organization_context(organization):
+        shift_start(
+            organization=organization,
+            worker=user,
+            ends_at=timezone.now() + datetime.timedelta(hours=hours),
+        )
+    return user
+
+
+def ticket_for(organization):
+    from policies.selectors import consent_document_current
+
+    with organization_context(organization):
+        notice = consent_document_current(
+            organization=organization, kind=ConsentDocument.Kind.CHAT_NOTICE
+        )
+        return notice_accept(organization=organization, document=notice)
+
+
+@pytest.fixture
+def chat_organization(organization):
+    make_chat_ready(organization)
+    return organization
+
+
+@pytest.fixture
+def other_chat_organization(other_organization):
+    make_chat_ready(other_organization)
+    return other_organization
+
+
+class ChatSocket:
+    """A test client's socket; ``receive`` checks that messages come once and in order."""
+
+    def __init__(self, organization):
+        self.organization = organization
+        self.socket = None
+
+    def check_order(self, frame):
+        raise NotImplementedError
+
+    async def receive(self, timeout=3):
+        frame = await self.socket.receive_json_from(timeout=timeout)
+        if frame.get("type") == "message":
+            self.check_order(frame)
+        return frame
+
+    async def receive_until(self, frame_type, timeout=3, **match):
+        while True:
+            frame = await self.receive(timeout)
+            if frame["type"] == frame_type and all(frame.get(k) == v for k, v in match.items()):
+                return frame
+
+    async def send(self, **frame):
+        await self.socket.send_json_to(frame)
+
+    async def drain(self, seconds=0.5):
+        """Return every frame that arrives within ``seconds``."""
+        frames = []
+        while not await self.socket.receive_nothing(timeout=seconds):
+            frames.append(await self.receive())
+        return frames
+
+
+class Survivor(ChatSocket):
+    """A survivor's socket with what her page keeps: the token and the last number seen."""
+
+    def __init__(self, organization):
+        super().__init__(organization)
+        self.token = None
+        self.seen = 0
+
+    def check_order(self, frame):
+        assert frame["seq"] == self.seen + 1, (frame, self.seen)
+        self.seen = frame["seq"]
+
+    async def open(self):
+        self.socket = communicator(self.organization, "/ws/connect/")
+        connected, _ = await self.socket.connect()
+        assert connected
+        return self
+
+    async def start(self, safety="not_worried", language="en", ticket=None, **extra):
+        ticket = ticket or await sync_to_async(ticket_for)(self.organization)
+        await self.send(type="start", ticket=ticket, safety=safety, language=language, **extra)
+        started = await self.receive()
+        if started["type"] == "started":
+            self.token = started["token"]
+        return started
+
+    async def resume(self):
+        await self.open()
+        await self.send(type="resume", token=self.token, last_seq=self.seen)
+
+
+class Worker(ChatSocket):
+    """A worker's console socket, signed in with a verified second factor."""
+
+    def __init__(self, organization, user):
+        super().__init__(organization)
+        self.user = user
+        self.seen = {}
+
+    def check_order(self, frame):
+        last = self.seen.get(frame["conversation"], 0)
+        assert frame["seq"] == last + 1, (frame, last)
+        self.seen[frame["conversation"]] = frame["seq"]
+
+    async def open(self):
+        client = await sync_to_async(client_for)(self.organization, self.user)
+        self.socket = communicator(self.organization, "/ws/staff/chat/", client)
+        connected, code = await self.socket.connect()
+        assert connected, code
+        return self
+
+    async def next_waiting(self):
+        """Return the id of the first conversation the queue offers her."""
+        while True:
+            frame = await self.receive_until("queue")
+            if frame["conversations"]:
+                return frame["conversations"][0]["conversation"]

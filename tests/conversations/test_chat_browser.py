@@ -1,0 +1,121 @@
+"""A whole crisis chat in a real headless Chromium: a survivor and a worker, served by daphne."""
+
+import contextlib
+import datetime
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+from playwright.sync_api import Error as PlaywrightError
+
+from accounts.models import Organization, OrganizationHostname, Role
+from conversations.models import Conversation, ConversationKey, Message, OptionalQuestion
+from conversations.services import shift_start
+from policies.tenancy import organization_context
+from tests.asgi_server import ServerProcess
+from tests.browser import browser  # noqa: F401  (fixture)
+from tests.conversations.conftest import make_chat_ready
+from tests.factories import client_for, staff_create
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+ARABIC = "مرحبا، أحتاج إلى التحدث مع شخص ما"
+
+
+@pytest.fixture
+def chat_site():
+    organization = Organization.objects.create(
+        slug="chat",
+        name="Chat",
+        public_name="Chat House",
+        neutral_title="Garden club",
+        languages=["en", "fr"],
+    )
+    with organization_context(organization):
+        OrganizationHostname.objects.create(organization=organization, hostname="chat.localhost")
+    make_chat_ready(organization)
+    with organization_context(organization):
+        OptionalQuestion.objects.create(
+            organization=organization,
+            text_en="Is this your first time?",
+            text_fr="Est-ce la première fois?",
+            why_en="To plan our services.",
+            why_fr="Pour planifier nos services.",
+            choices_en="Yes\nNo",
+            choices_fr="Oui\nNon",
+        )
+    worker = staff_create(organization, [Role.SUPPORT_WORKER])
+    with organization_context(organization):
+        shift_start(
+            organization=organization,
+            worker=worker,
+            ends_at=timezone.now() + datetime.timedelta(hours=4),
+        )
+    # A signed-in, second-factor-verified session, as the sign-in pages would leave.
+    worker_session = client_for(organization, worker).cookies[settings.SESSION_COOKIE_NAME].value
+    server = ServerProcess().start()
+    yield organization, f"http://chat.localhost:{server.port}", worker_session
+    server.stop()
+
+
+def test_survivor_and_worker_complete_a_chat(chat_site, browser):  # noqa: F811
+    organization, base_url, worker_session = chat_site
+    worker_context = browser.new_context()
+    worker_context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": worker_session, "url": base_url}]
+    )
+    console = worker_context.new_page()
+    console.goto(f"{base_url}/staff/chat/")
+
+    survivor_context = browser.new_context()
+    page = survivor_context.new_page()
+    page.goto(f"{base_url}/en/")
+    assert page.title() == "Garden club"
+    page.get_by_role("link", name="Start a chat").click()
+    assert "We must report when a child is at risk." in page.content()
+    page.get_by_role("button", name="I understand, continue").click()
+    assert page.get_by_text("Is this your first time?").is_visible()
+    assert page.get_by_label("Skip this question").is_checked()
+    page.get_by_role("button", name="Continue").click()
+
+    page.get_by_label("No").check()
+    page.get_by_role("button", name="Start chat").click()
+    page.get_by_text("Your place in line: 1").wait_for()
+
+    console.locator("#queue button.accept").click()
+    console.locator(".pane .bubble").first.wait_for()
+    opening = page.locator(".bubble.from-worker").first
+    opening.wait_for()
+    assert "thank you for reaching out" in opening.inner_text()
+
+    page.locator("#text").fill(ARABIC)
+    page.get_by_role("button", name="Send").click()
+    console.locator(".pane .bubble.from-survivor").wait_for()
+    assert ARABIC in console.locator(".pane .bubble.from-survivor").inner_text()
+    assert console.locator(".pane .bubble.from-survivor p").get_attribute("dir") == "auto"
+
+    console.locator(".pane textarea").fill("I am here with you.")
+    console.locator(".pane button", has_text="Send").click()
+    page.locator(".bubble.from-worker", has_text="I am here with you.").wait_for()
+
+    console.locator(".pane button.end").click()
+    page.wait_for_url(f"{base_url}/en/connect/ended/")
+    assert page.get_by_text("The chat has ended").is_visible()
+    content = page.content()
+    assert ARABIC not in content and "I am here with you." not in content
+    assert page.evaluate("window.sessionStorage.length") == 0
+    assert page.evaluate("window.localStorage.length") == 0
+    # Back leads to the questions form, which the browser will not show again
+    # without resending it (it was never cached): either way, no conversation.
+    with contextlib.suppress(PlaywrightError):
+        page.go_back()
+    page.wait_for_timeout(1000)
+    shown = page.evaluate("document.documentElement.outerHTML")
+    assert ARABIC not in shown and "I am here with you." not in shown
+
+    with organization_context(organization):
+        conversation = Conversation.objects.get()
+        assert conversation.state == "ended"
+        assert not Message.objects.exists() and not ConversationKey.objects.exists()
+    survivor_context.close()
+    worker_context.close()

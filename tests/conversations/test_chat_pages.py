@@ -1,0 +1,185 @@
+"""The survivor's way into a chat, and the organization's chat library pages."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import Role
+from conversations.models import (
+    Conversation,
+    OptionalQuestion,
+    QuestionAnswerCount,
+)
+from conversations.services import conversation_end, conversation_start
+from policies.models import ConsentRecord
+from policies.retention import enforce_retention
+from policies.tenancy import organization_context
+from tests.conversations.conftest import make_chat_ready, ticket_for
+from tests.factories import client_for, staff_create
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def question(chat_organization):
+    with organization_context(chat_organization):
+        return OptionalQuestion.objects.create(
+            organization=chat_organization,
+            text_en="How did you hear about us?",
+            text_fr="Comment nous avez-vous connues?",
+            why_en="It helps us reach others.",
+            why_fr="Cela nous aide à joindre d'autres femmes.",
+            choices_en="A friend\nOnline",
+            choices_fr="Une amie\nEn ligne",
+        )
+
+
+def test_notice_then_questions_then_chat(chat_organization, question):
+    client = client_for(chat_organization)
+    notice = client.get("/fr/connect/")
+    assert b"Nous devons signaler" in notice.content
+    assert notice["Cache-Control"].startswith("max-age=0")
+    assert "set-cookie" not in {key.lower() for key in notice.headers}
+    questions = client.post("/fr/connect/", {"version": "1"})
+    page = questions.content.decode()
+    assert "Comment nous avez-vous connues?" in page and "Cela nous aide" in page
+    assert "Passer cette question" in page
+    with organization_context(chat_organization):
+        assert ConsentRecord.objects.count() == 1
+    ticket = questions.context["ticket"]
+    chat = client.post("/fr/connect/questions/", {"ticket": ticket, f"q-{question.pk}": "1"})
+    assert b'id="chat"' in chat.content and b"quick-exit" in chat.content
+    assert chat.context["ticket"] == ticket
+    with organization_context(chat_organization):
+        counts = list(QuestionAnswerCount.objects.values_list("choice", "count"))
+    assert counts == [(1, 1)]
+
+
+def test_skipped_question_counts_nothing(chat_organization, question):
+    client = client_for(chat_organization)
+    ticket = client.post("/en/connect/", {"version": "1"}).context["ticket"]
+    client.post("/en/connect/questions/", {"ticket": ticket, f"q-{question.pk}": "skip"})
+    client.post("/en/connect/questions/", {"ticket": ticket, f"q-{question.pk}": "7"})
+    with organization_context(chat_organization):
+        assert not QuestionAnswerCount.objects.exists()
+
+
+def test_answer_counts_have_no_link_to_a_conversation():
+    fields = {field.name for field in QuestionAnswerCount._meta.concrete_fields}
+    assert fields == {"id", "organization", "question", "choice", "month", "count"}
+
+
+def test_forged_ticket_goes_back_to_the_notice(chat_organization):
+    response = client_for(chat_organization).post("/en/connect/questions/", {"ticket": "x:y"})
+    assert response["Location"] == "/en/connect/"
+
+
+def test_without_questions_the_notice_leads_to_the_chat(chat_organization):
+    response = client_for(chat_organization).post("/en/connect/", {"version": "1"})
+    assert b"Are you worried that someone can see this device?" in response.content
+
+
+def test_outdated_notice_version_shows_the_notice_again(chat_organization):
+    response = client_for(chat_organization).post("/en/connect/", {"version": "0"})
+    assert b"I understand, continue" in response.content
+
+
+def test_closed_outside_hours_shows_hours_and_alternatives(organization):
+    make_chat_ready(organization)
+    with organization_context(organization):
+        from accounts.models import OpeningHours
+
+        OpeningHours.objects.update(opens_at=datetime.time(3), closes_at=datetime.time(3, 1))
+    organization.hotline_numbers = "Ligne de crise : 1-800-555-0123"
+    organization.save()
+    page = client_for(organization).get("/fr/connect/").content.decode()
+    assert "Le clavardage est fermé en ce moment." in page
+    assert "Heures du clavardage" in page
+    assert "1-800-555-0123" in page
+    assert "En cas d'urgence, composez le 911." in page
+
+
+def test_closed_during_outage(chat_organization):
+    chat_organization.outage_banner = "Panne technique"
+    chat_organization.save()
+    page = client_for(chat_organization).get("/en/connect/").content.decode()
+    assert "Panne technique" in page and "Chat is closed right now." in page
+
+
+def test_chat_ended_page_is_neutral(chat_organization):
+    page = client_for(chat_organization).get("/en/connect/ended/")
+    assert page.status_code == 200
+    assert b"The chat has ended" in page.content
+    assert page.context["organization"].neutral_title.encode() in page.content
+
+
+def test_metadata_purged_after_window_and_content_never_kept(chat_organization):
+    with organization_context(chat_organization):
+        conversation, _token = conversation_start(
+            organization=chat_organization,
+            ticket=ticket_for(chat_organization),
+            safety="unanswered",
+            language="en",
+        )
+        conversation_end(conversation=conversation, outcome="survivor_ended")
+        Conversation.objects.filter(pk=conversation.pk).update(
+            ended_at=timezone.now() - datetime.timedelta(days=91)
+        )
+        recent, _token = conversation_start(
+            organization=chat_organization,
+            ticket=ticket_for(chat_organization),
+            safety="unanswered",
+            language="en",
+        )
+        conversation_end(conversation=recent, outcome="survivor_ended")
+    assert enforce_retention()["conversation_metadata"] == 1
+    with organization_context(chat_organization):
+        assert list(Conversation.objects.values_list("pk", flat=True)) == [recent.pk]
+
+
+def test_console_needs_chat_role(chat_organization):
+    moderator = staff_create(chat_organization, [Role.MODERATOR])
+    assert client_for(chat_organization, moderator).get("/staff/chat/").status_code == 404
+    worker = staff_create(chat_organization, [Role.SUPPORT_WORKER])
+    page = client_for(chat_organization, worker).get("/staff/chat/")
+    assert page.status_code == 200 and b"Go on shift" in page.content
+
+
+def test_going_on_shift_records_its_end(chat_organization):
+    from conversations.models import Shift
+
+    worker = staff_create(chat_organization, [Role.SUPPORT_WORKER])
+    client = client_for(chat_organization, worker)
+    ends = (
+        timezone.localtime(timezone.now(), chat_organization.tz) + datetime.timedelta(hours=3)
+    ).strftime("%H:%M")
+    assert client.post("/staff/chat/", {"ends_at": ends}).status_code == 302
+    with organization_context(chat_organization):
+        shift = Shift.objects.get(worker=worker)
+    remaining = shift.ends_at - timezone.now()
+    assert datetime.timedelta(hours=2, minutes=58) < remaining <= datetime.timedelta(hours=3)
+    client.post("/staff/chat/", {"action": "leave"})
+    with organization_context(chat_organization):
+        assert Shift.objects.get(worker=worker).left_at is not None
+
+
+def test_admin_edits_canned_messages_and_another_org_sees_none(
+    chat_organization, other_organization, org_admin
+):
+    client = client_for(chat_organization, org_admin)
+    response = client.post(
+        "/staff/chat/canned/",
+        {
+            "form-TOTAL_FORMS": "1",
+            "form-INITIAL_FORMS": "0",
+            "form-0-title": "Breathing",
+            "form-0-body_en": "Let's breathe together.",
+            "form-0-body_fr": "Respirons ensemble.",
+            "form-0-position": "1",
+        },
+    )
+    assert response.status_code == 302
+    other_admin = staff_create(other_organization, [Role.ORG_ADMIN])
+    page = client_for(other_organization, other_admin).get("/staff/chat/canned/")
+    assert b"Breathing" not in page.content
