@@ -329,9 +329,10 @@ def main():
         )
     finally:
         server.stop()
+    client_cpu = 100 * time.process_time() / (time.monotonic() - began)
     print(
         f"one daphne process; {args.pairs} pairs; offered {args.rate} messages/s "
-        f"for {args.seconds} s; this client's CPU {100 * time.process_time() / (time.monotonic() - began):.0f}%"
+        f"for {args.seconds} s; this client's CPU {client_cpu:.0f}%"
     )
     print(
         f"idle: daphne RSS {started_memory:.0f} MB at start, {idle_memory:.0f} MB with "

@@ -278,7 +278,7 @@ def _message_store(*, conversation, sender, client_id, text, worker, key, now):
     # state; a refusal below rolls the number back with the transaction.
     survivor_spoke = sender == Message.Sender.SURVIVOR
     with connection.cursor() as cursor:
-        cursor.execute(
+        cursor.execute(  # noqa: S608  (the table name is the model's own)
             f'UPDATE "{Conversation._meta.db_table}" SET next_seq = next_seq + 1, '
             "survivor_seen_at = CASE WHEN %s THEN %s ELSE survivor_seen_at END, "
             "silence_warned_at = CASE WHEN %s THEN NULL ELSE silence_warned_at END "
