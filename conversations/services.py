@@ -278,8 +278,8 @@ def _message_store(*, conversation, sender, client_id, text, worker, key, now):
     # state; a refusal below rolls the number back with the transaction.
     survivor_spoke = sender == Message.Sender.SURVIVOR
     with connection.cursor() as cursor:
-        cursor.execute(  # noqa: S608  (the table name is the model's own)
-            f'UPDATE "{Conversation._meta.db_table}" SET next_seq = next_seq + 1, '
+        cursor.execute(
+            f'UPDATE "{Conversation._meta.db_table}" SET next_seq = next_seq + 1, '  # noqa: S608
             "survivor_seen_at = CASE WHEN %s THEN %s ELSE survivor_seen_at END, "
             "silence_warned_at = CASE WHEN %s THEN NULL ELSE silence_warned_at END "
             "WHERE id = %s AND organization_id = %s RETURNING next_seq - 1, state, worker_id",
