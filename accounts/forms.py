@@ -45,6 +45,17 @@ def _https_by_default(field, **kwargs):
 
 
 class OrganizationSettingsForm(forms.ModelForm):
+    safe_word = forms.CharField(
+        label=_("New safe word"),
+        required=False,
+        max_length=100,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+        help_text=_(
+            "A word a survivor can write to tell the worker she is not safe to talk. "
+            "It is kept only as a digest; leave empty to keep the current one."
+        ),
+    )
+
     languages = forms.MultipleChoiceField(
         label=_("Languages offered"),
         choices=[("en", _("English")), ("fr", _("French"))],

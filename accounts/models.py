@@ -75,6 +75,9 @@ class Organization(models.Model):
         "with the limits described before the chat. You can leave at any time.",
         help_text=_("Sent automatically when a worker accepts a chat."),
     )
+    safe_word_digest = models.CharField(
+        max_length=64, blank=True, help_text=_("A keyed digest of the safe word; never the word.")
+    )
     chat_opening_message_fr = models.TextField(
         _("opening message (French)"),
         blank=True,

@@ -134,9 +134,16 @@ def membership_update(*, organization, actor, membership, roles, is_active):
 
 
 def organization_settings_update(*, organization, actor, form):
-    """Save a validated settings form of ``organization`` and audit it."""
+    """Save a validated settings form of ``organization`` and audit it.
+
+    A new safe word is kept only as its keyed digest (see conversations.casework).
+    """
     if form.instance.pk != organization.pk:
         raise PermissionDenied
+    from conversations.casework import safe_word_digest
+
+    if form.cleaned_data.get("safe_word", "").strip():
+        form.instance.safe_word_digest = safe_word_digest(form.cleaned_data["safe_word"])
     form.save()
     audit_record(
         organization=organization, actor=actor, action="settings.update", target=organization

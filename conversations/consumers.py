@@ -16,7 +16,7 @@ from django.utils import translation
 
 from accounts.models import Role
 from accounts.selectors import membership_get
-from conversations import selectors, services
+from conversations import casework, handovers, selectors, services
 from conversations.models import Conversation, Message
 from conversations.services import ChatError
 from shelterchat.consumers import MAX_FRAME_BYTES, JsonObjectConsumer
@@ -153,6 +153,8 @@ class SurvivorChatConsumer(RelayingConsumer):
         "message": "act_message",
         "end": "act_end",
         "ping": "act_ping",
+        "interpreter_answer": "act_interpreter_answer",
+        "code_word": "act_code_word",
     }
 
     conversation = None
@@ -246,6 +248,47 @@ class SurvivorChatConsumer(RelayingConsumer):
             conversation=self.conversation, outcome=Conversation.Outcome.SURVIVOR_ENDED
         )
 
+    async def act_interpreter_answer(self, content):
+        agree = content.get("agree")
+        if not isinstance(agree, bool):
+            raise ChatError("malformed")
+        await db(handovers.interpreter_answer)(conversation=self.conversation, agree=agree)
+
+    async def act_code_word(self, content):
+        """Take a word typed into a private prompt; it goes nowhere but to its check."""
+        purpose = content.get("purpose")
+        word = content.get("word")
+        if purpose == "verify":
+            await db(casework.code_word_answer)(conversation=self.conversation, word=word)
+        elif purpose == "set":
+            current = content.get("current")
+            if current is not None and not isinstance(current, str):
+                raise ChatError("malformed")
+            await db(casework.code_word_set)(
+                conversation=self.conversation, word=word, current=current
+            )
+        elif purpose == "safe_word":
+            await db(casework.case_safe_word_set)(conversation=self.conversation, word=word)
+        else:
+            raise ChatError("malformed")
+        await self.send_json({"type": "code_word_done", "purpose": purpose})
+
+    async def conversation_transferred(self, event):
+        await self.send_state()
+
+    async def conversation_interpreter(self, event):
+        if event["state"] == "requested":
+            await self.send_json({"type": "interpreter_consent", "language": event["language"]})
+
+    async def conversation_casework(self, event):
+        """Open her private prompt when asked; alerts about her are never shown to her."""
+        if event["event"] == "case_linked":
+            await self.send_json({"type": "case", "code_word": event["code_word"] == "known"})
+            if event["code_word"] == "choose":
+                await self.send_json({"type": "code_word_prompt", "purpose": "set"})
+        elif event["event"] == "code_word_prompt":
+            await self.send_json({"type": "code_word_prompt", "purpose": "verify"})
+
     async def disconnect(self, code):
         if self.conversation is not None:
             with contextlib.suppress(Conversation.DoesNotExist):
@@ -284,7 +327,13 @@ class SurvivorChatConsumer(RelayingConsumer):
 
 
 class StaffChatConsumer(RelayingConsumer):
-    """A support worker's (or supervisor's) console socket: the queue and her conversations."""
+    """A staff member's chat console socket.
+
+    Support workers and supervisors see the queue and hold conversations;
+    supervisors also see every live chat's state and escalations, and may
+    observe or take over; interpreters see requests for an interpreter and only
+    the conversation they are in, while they are in it.
+    """
 
     actions = {
         "accept": "act_accept",
@@ -294,6 +343,16 @@ class StaffChatConsumer(RelayingConsumer):
         "block": "act_block",
         "resume": "act_resume",
         "ping": "act_ping",
+        "transfer": "act_transfer",
+        "escalate": "act_escalate",
+        "observe": "act_observe",
+        "take_over": "act_take_over",
+        "interpreter_request": "act_interpreter_request",
+        "interpret": "act_interpret",
+        "interpreter_leave": "act_interpreter_leave",
+        "case_open": "act_case_open",
+        "case_link": "act_case_link",
+        "verify": "act_verify",
     }
 
     async def connect(self):
@@ -303,33 +362,47 @@ class StaffChatConsumer(RelayingConsumer):
             await self.close(code=CLOSE_NOT_ALLOWED)
             return
         membership = await db(membership_get)(organization=self.organization, user=self.user)
-        if membership is None or not membership.has_role(Role.SUPPORT_WORKER, Role.SUPERVISOR):
+        if membership is None or not membership.has_role(
+            Role.SUPPORT_WORKER, Role.SUPERVISOR, Role.INTERPRETER
+        ):
             await self.close(code=CLOSE_NOT_ALLOWED)
             return
+        self.roles = set(membership.roles)
+        self.observing = set()
+        self.safe_digests = {}
         await super().connect()
-        await self.channel_layer.group_add(
-            services.queue_group(self.organization), self.channel_name
-        )
         from accounts.consumers import staff_group
 
-        self.personal_group = staff_group(self.organization.pk, self.user.pk)
-        await self.channel_layer.group_add(self.personal_group, self.channel_name)
-        await self.send_queue()
-        for conversation in await db(selectors.conversation_list_of_worker)(
-            organization=self.organization, worker=self.user
-        ):
-            await self.send_conversation_opened(conversation)
-        self.sweeper = asyncio.create_task(self.sweep_periodically())
+        self.groups_joined = [
+            staff_group(self.organization.pk, self.user.pk),
+            f"staffchat.{self.organization.pk}.{self.user.pk}",
+        ]
+        if self.roles & {Role.SUPPORT_WORKER, Role.SUPERVISOR}:
+            self.groups_joined.append(services.queue_group(self.organization))
+        if Role.SUPERVISOR in self.roles:
+            self.groups_joined.append(services.supervisors_group(self.organization))
+        if Role.INTERPRETER in self.roles:
+            self.groups_joined.append(services.interpreters_group(self.organization))
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        if self.roles & {Role.SUPPORT_WORKER, Role.SUPERVISOR}:
+            await self.send_queue()
+            for conversation in await db(selectors.conversation_list_of_worker)(
+                organization=self.organization, worker=self.user
+            ):
+                await self.send_conversation_opened(conversation)
+            self.sweeper = asyncio.create_task(self.sweep_periodically())
+        if Role.SUPERVISOR in self.roles:
+            await self.overview_changed({})
+        if Role.INTERPRETER in self.roles:
+            await self.interpreter_needed({})
 
     async def disconnect(self, code):
         sweeper = getattr(self, "sweeper", None)
         if sweeper is not None:
             sweeper.cancel()
-        if hasattr(self, "personal_group"):
-            await self.channel_layer.group_discard(self.personal_group, self.channel_name)
-            await self.channel_layer.group_discard(
-                services.queue_group(self.organization), self.channel_name
-            )
+        for group in getattr(self, "groups_joined", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
         for conversation_id in list(getattr(self, "conversations", {})):
             await self.unfollow(conversation_id)
 
@@ -347,12 +420,31 @@ class StaffChatConsumer(RelayingConsumer):
         )
         waiting = [] if reason else await db(selectors.queue_list)(organization=self.organization)
         await self.send_json({"type": "queue", "conversations": waiting, "offers": reason or "on"})
+        colleagues = await db(handovers.colleagues_on_shift)(
+            organization=self.organization, exclude=self.user
+        )
+        await self.send_json({"type": "colleagues", "workers": colleagues})
 
-    async def send_conversation_opened(self, conversation):
+    async def follow(self, conversation):
+        conversation_id = conversation.public_id.hex
+        self.safe_digests[conversation_id] = await db(casework.safe_word_digests)(
+            conversation=conversation
+        )
+        await super().follow(conversation)
+
+    async def send_message_frame(self, frame):
+        """Relay a message; a survivor's safe word reaches staff as the alert, not as text."""
+        digests = self.safe_digests.get(frame["conversation"])
+        if frame["from"] == Message.Sender.SURVIVOR and digests:
+            frame = {**frame, "text": casework.safe_word_masked(frame["text"], digests)}
+        await super().send_message_frame(frame)
+
+    async def send_conversation_opened(self, conversation, role="worker"):
         await self.send_json(
             {
                 "type": "conversation",
                 "conversation": conversation.public_id.hex,
+                "role": role,
                 "safety": conversation.safety,
                 "language": conversation.language,
                 "connected": conversation.survivor_sockets > 0,
@@ -380,11 +472,15 @@ class StaffChatConsumer(RelayingConsumer):
         await self.send_conversation_opened(conversation)
 
     async def act_message(self, content):
-        conversation = await self.own_conversation(content)
+        conversation_id = _conversation_id(content)
+        interpreting = await db(selectors.access_conversation_of_interpreter)(
+            organization=self.organization, interpreter=self.user, public_id=conversation_id
+        )
+        conversation = interpreting or await self.own_conversation(content)
         client_id = _text(content, "client_id", 64)
         seq, _created = await db(services.message_post)(
             conversation=conversation,
-            sender=Message.Sender.WORKER,
+            sender=Message.Sender.INTERPRETER if interpreting else Message.Sender.WORKER,
             client_id=client_id,
             text=_text(content, "text", MAX_FRAME_BYTES),
             worker=self.user,
@@ -420,7 +516,10 @@ class StaffChatConsumer(RelayingConsumer):
     async def act_end(self, content):
         conversation = await self.own_conversation(content)
         await db(services.conversation_end)(
-            conversation=conversation, outcome=Conversation.Outcome.WORKER_ENDED, actor=self.user
+            conversation=conversation,
+            outcome=Conversation.Outcome.WORKER_ENDED,
+            actor=self.user,
+            debrief=content.get("debrief") is True,
         )
 
     async def act_block(self, content):
@@ -432,11 +531,162 @@ class StaffChatConsumer(RelayingConsumer):
             conversation=conversation, worker=self.user, hours=hours
         )
 
+    async def act_transfer(self, content):
+        to = content.get("to")
+        if to is not None and (not isinstance(to, int) or isinstance(to, bool)):
+            raise ChatError("malformed")
+        await db(handovers.conversation_transfer)(
+            organization=self.organization,
+            actor=self.user,
+            public_id=_conversation_id(content),
+            to_user_id=to,
+        )
+
+    async def act_escalate(self, content):
+        await db(handovers.conversation_escalate)(
+            organization=self.organization, actor=self.user, public_id=_conversation_id(content)
+        )
+        await self.send_json({"type": "escalated", "conversation": _conversation_id(content).hex})
+
+    async def act_observe(self, content):
+        conversation = await db(handovers.conversation_observe)(
+            organization=self.organization,
+            supervisor=self.user,
+            public_id=_conversation_id(content),
+        )
+        self.observing.add(conversation.public_id.hex)
+        await self.send_conversation_opened(conversation, role="observer")
+
+    async def act_take_over(self, content):
+        conversation = await db(handovers.conversation_take_over)(
+            organization=self.organization,
+            supervisor=self.user,
+            public_id=_conversation_id(content),
+        )
+        self.observing.discard(conversation.public_id.hex)
+        await self.send_conversation_opened(conversation)
+
+    async def act_interpreter_request(self, content):
+        await db(handovers.interpreter_request)(
+            organization=self.organization,
+            actor=self.user,
+            public_id=_conversation_id(content),
+            language=_text(content, "language", 40),
+        )
+
+    async def act_interpret(self, content):
+        conversation = await db(handovers.interpreter_join)(
+            organization=self.organization,
+            interpreter=self.user,
+            public_id=_conversation_id(content),
+        )
+        # She sees the chat from her arrival on, not what was said before.
+        self.sent_seq[conversation.public_id.hex] = conversation.next_seq - 1
+        await self.send_conversation_opened(conversation, role="interpreter")
+
+    async def act_interpreter_leave(self, content):
+        await db(handovers.interpreter_leave)(
+            organization=self.organization, actor=self.user, public_id=_conversation_id(content)
+        )
+
+    async def act_case_open(self, content):
+        await db(casework.case_open)(
+            organization=self.organization, actor=self.user, public_id=_conversation_id(content)
+        )
+
+    async def act_case_link(self, content):
+        await db(casework.case_link)(
+            organization=self.organization,
+            actor=self.user,
+            public_id=_conversation_id(content),
+            reference=_text(content, "reference", 20),
+        )
+
+    async def act_verify(self, content):
+        await db(casework.verification_request)(
+            organization=self.organization, actor=self.user, public_id=_conversation_id(content)
+        )
+
+    # Events.
+
     async def queue_changed(self, event):
         await self.send_queue()
 
+    async def overview_changed(self, event):
+        overview = await db(handovers.overview_list)(organization=self.organization)
+        await self.send_json({"type": "overview", "conversations": overview})
+
+    async def interpreter_needed(self, event):
+        requests = await db(handovers.interpreter_requests)(organization=self.organization)
+        await self.send_json({"type": "interpreter_requests", "conversations": requests})
+
+    async def conversation_escalated(self, event):
+        await self.send_json({"type": "escalation", "conversation": event["conversation"]})
+
+    async def conversation_assigned(self, event):
+        conversation = await db(selectors.access_conversation_of_worker)(
+            organization=self.organization, worker=self.user, public_id=event["conversation"]
+        )
+        if conversation is not None:
+            self.observing.discard(event["conversation"])
+            await self.send_conversation_opened(conversation)
+
+    async def conversation_transferred(self, event):
+        conversation_id = event["conversation"]
+        if (
+            event["worker"] != self.user.pk
+            and conversation_id not in self.observing
+            and (conversation_id in self.conversations)
+        ):
+            is_interpreter = await db(selectors.access_conversation_of_interpreter)(
+                organization=self.organization,
+                interpreter=self.user,
+                public_id=conversation_id,
+            )
+            if is_interpreter is None:
+                await self.unfollow(conversation_id)
+                await self.send_json({"type": "transferred", "conversation": conversation_id})
+
     async def conversation_accepted(self, event):
         pass
+
+    async def conversation_interpreter(self, event):
+        await self.send_json(
+            {
+                "type": "interpreter",
+                "conversation": event["conversation"],
+                "state": event["state"],
+                "language": event["language"],
+            }
+        )
+        if event["state"] != "joined":
+            still_mine = await db(selectors.access_conversation_of_worker)(
+                organization=self.organization,
+                worker=self.user,
+                public_id=event["conversation"],
+            )
+            if still_mine is None and event["conversation"] not in self.observing:
+                await self.unfollow(event["conversation"])
+
+    async def conversation_casework(self, event):
+        """Pass on what staff may know: a reference, a result, an alert; never a word."""
+        frame = {"conversation": event["conversation"]}
+        if event["event"] == "case_linked":
+            frame.update(type="case", reference=event["reference"])
+        elif event["event"] == "verification":
+            frame.update(type="verification", result=event["result"])
+        elif event["event"] == "safe_word":
+            frame.update(type="safe_word")
+        else:
+            frame.update(type="case_update", event=event["event"])
+        if event["conversation"] in self.conversations and event["event"] in (
+            "case_linked",
+            "safe_word_set",
+        ):
+            self.safe_digests[event["conversation"]] = await db(casework.safe_word_digests)(
+                conversation=self.conversations[event["conversation"]]
+            )
+        await self.send_json(frame)
 
     async def conversation_presence(self, event):
         await self.send_json(
@@ -460,6 +710,7 @@ class StaffChatConsumer(RelayingConsumer):
         await self.send_json(
             {"type": "ended", "conversation": event["conversation"], "outcome": event["outcome"]}
         )
+        self.observing.discard(event["conversation"])
         await self.unfollow(event["conversation"])
 
     async def staff_disconnect(self, event):

@@ -16,6 +16,14 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import TenantModel
 
 
+class InterpreterState(models.TextChoices):
+    NONE = "none", _("No interpreter")
+    REQUESTED = "requested", _("Asked the survivor")
+    CONSENTED = "consented", _("Survivor agreed; waiting for an interpreter")
+    DECLINED = "declined", _("Survivor declined")
+    JOINED = "joined", _("Interpreter in the chat")
+
+
 class Conversation(TenantModel):
     """One crisis chat between an anonymous survivor and a support worker.
 
@@ -68,6 +76,22 @@ class Conversation(TenantModel):
     survivor_left_at = models.DateTimeField(
         null=True, blank=True, help_text=_("When her last socket closed: the grace period starts.")
     )
+    case = models.ForeignKey(
+        "Case", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    debrief_requested = models.BooleanField(default=False)
+    interpreter_state = models.CharField(
+        max_length=16, choices=InterpreterState.choices, default=InterpreterState.NONE
+    )
+    interpreter_language = models.CharField(max_length=40, blank=True)
+    interpreter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     class Meta:
         indexes = [
@@ -97,6 +121,7 @@ class Message(TenantModel):
         SURVIVOR = "survivor", _("Survivor")
         WORKER = "worker", _("Worker")
         SYSTEM = "system", _("Notice")
+        INTERPRETER = "interpreter", _("Interpreter")
 
     conversation = models.ForeignKey(
         Conversation, on_delete=models.CASCADE, related_name="messages"
@@ -209,3 +234,30 @@ class VisitorBlock(TenantModel):
 
     def __str__(self):
         return f"block until {self.blocked_until:%Y-%m-%d %H:%M}"
+
+
+class Case(TenantModel):
+    """A pseudonymous reference for a survivor who comes back: no name, no contact details.
+
+    The code word is kept only as an Argon2 hash, the case's safe word only as
+    a keyed digest. Deleted by enforce_retention after the organization's
+    ``cases`` window since it was last used.
+    """
+
+    reference = models.CharField(max_length=12)
+    code_word_hash = models.CharField(max_length=200, blank=True)
+    safe_word_digest = models.CharField(max_length=64, blank=True)
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "reference"], name="case_unique_reference"
+            )
+        ]
+
+    def __str__(self):
+        return self.reference

@@ -50,6 +50,17 @@ def access_conversation_of_worker(*, organization, worker, public_id):
     ).first()
 
 
+def access_conversation_of_interpreter(*, organization, interpreter, public_id):
+    """Return the live conversation the interpreter is in now, or None."""
+    return Conversation.objects.filter(
+        organization=organization,
+        public_id=public_id,
+        interpreter=interpreter,
+        interpreter_state="joined",
+        state=Conversation.State.ACTIVE,
+    ).first()
+
+
 def conversation_list_of_worker(*, organization, worker):
     return list(
         Conversation.objects.filter(

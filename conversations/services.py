@@ -63,6 +63,10 @@ class ChatError(Exception):
         "not_started": _("Start or resume a chat first."),
         "malformed": _("That request was not understood."),
         "overloaded": _("We are very busy. Your message will be sent again in a moment."),
+        "not_available": _("That colleague cannot take a chat now."),
+        "interpreter_present": _("An interpreter is already in this chat."),
+        "no_case": _("There is no case with that reference."),
+        "not_verified": _("That code word did not match."),
         "empty": _("The message is empty."),
         "too_long": _("The message is too long."),
     }
@@ -87,6 +91,15 @@ def conversation_group(conversation):
 
 def queue_group(organization):
     return f"queue.{organization.pk}"
+
+
+def supervisors_group(organization):
+    """The consoles of the organization's supervisors: escalations and the overview."""
+    return f"supervisors.{organization.pk}"
+
+
+def interpreters_group(organization):
+    return f"interpreters.{organization.pk}"
 
 
 def _broadcast(group, event):
@@ -282,10 +295,11 @@ def _message_store(*, conversation, sender, client_id, text, worker, key, now):
             f'UPDATE "{Conversation._meta.db_table}" SET next_seq = next_seq + 1, '  # noqa: S608
             "survivor_seen_at = CASE WHEN %s THEN %s ELSE survivor_seen_at END, "
             "silence_warned_at = CASE WHEN %s THEN NULL ELSE silence_warned_at END "
-            "WHERE id = %s AND organization_id = %s RETURNING next_seq - 1, state, worker_id",
+            "WHERE id = %s AND organization_id = %s "
+            "RETURNING next_seq - 1, state, worker_id, interpreter_id, interpreter_state",
             [survivor_spoke, now, survivor_spoke, conversation.pk, conversation.organization_id],
         )
-        seq, state, worker_id = cursor.fetchone()
+        seq, state, worker_id, interpreter_id, interpreter_state = cursor.fetchone()
     if state == Conversation.State.ENDED:
         raise ChatError("ended")
     if sender == Message.Sender.WORKER:
@@ -293,6 +307,10 @@ def _message_store(*, conversation, sender, client_id, text, worker, key, now):
             raise ChatError("not_active")
         if worker is None or worker_id != worker.pk:
             raise ChatError("not_yours")
+    if sender == Message.Sender.INTERPRETER and (
+        worker is None or interpreter_id != worker.pk or interpreter_state != "joined"
+    ):
+        raise ChatError("not_yours")
     conversation_id = conversation.public_id.hex
     ciphertext = encrypt(
         key or conversation_key(conversation),
@@ -318,6 +336,10 @@ def _message_store(*, conversation, sender, client_id, text, worker, key, now):
             "ciphertext": base64.b64encode(ciphertext).decode(),
         },
     )
+    if survivor_spoke:
+        from conversations.casework import safe_word_check
+
+        safe_word_check(conversation=conversation, text=text)
     return seq, True
 
 
@@ -409,6 +431,7 @@ def conversation_accept(*, organization, worker, public_id, now=None):
             {"type": "conversation.accepted", "conversation": conversation.public_id.hex},
         )
         _broadcast(queue_group(organization), {"type": "queue.changed"})
+        _broadcast(supervisors_group(organization), {"type": "overview.changed"})
         opening = (
             organization.chat_opening_message_fr
             if conversation.language == "fr"
@@ -426,7 +449,7 @@ def conversation_accept(*, organization, worker, public_id, now=None):
     return conversation
 
 
-def conversation_end(*, conversation, outcome, actor=None, now=None, block_token=""):
+def conversation_end(*, conversation, outcome, actor=None, now=None, block_token="", debrief=False):
     """End the conversation and erase its content: the key and every message go.
 
     Returns False when it had already ended.
@@ -446,7 +469,8 @@ def conversation_end(*, conversation, outcome, actor=None, now=None, block_token
         locked.state = Conversation.State.ENDED
         locked.outcome = outcome
         locked.ended_at = now
-        locked.save(update_fields=["state", "outcome", "ended_at"])
+        locked.debrief_requested = debrief
+        locked.save(update_fields=["state", "outcome", "ended_at", "debrief_requested"])
         if actor is not None:
             audit_record(
                 organization=locked.organization,
@@ -465,6 +489,7 @@ def conversation_end(*, conversation, outcome, actor=None, now=None, block_token
         )
         if was_waiting:
             _broadcast(queue_group(locked.organization), {"type": "queue.changed"})
+        _broadcast(supervisors_group(locked.organization), {"type": "overview.changed"})
     return True
 
 

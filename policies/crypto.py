@@ -14,6 +14,8 @@ does not decrypt.
 """
 
 import base64
+import hashlib
+import hmac
 import os
 
 from cryptography.exceptions import InvalidTag
@@ -80,3 +82,9 @@ def key_unwrap(key_id, wrapped):
     if key_id not in keys:
         raise DecryptionError(f"key-encryption key {key_id!r} is not configured")
     return base64.b64decode(decrypt(keys[key_id], wrapped, b"data-key"))
+
+
+def keyed_digest(purpose, value):
+    """Return a keyed SHA-256 digest of ``value``: comparable, not reversible without the key."""
+    key = hashlib.sha256(f"{purpose}:{settings.SECRET_KEY}".encode()).digest()
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
