@@ -7,7 +7,13 @@ class ConversationsConfig(AppConfig):
     verbose_name = _("Crisis chat")
 
     def ready(self):
-        from conversations.models import Conversation, QuestionAnswerCount, Shift, VisitorBlock
+        from conversations.models import (
+            Case,
+            Conversation,
+            QuestionAnswerCount,
+            Shift,
+            VisitorBlock,
+        )
         from policies.retention import RetentionKind, register
 
         register(
@@ -20,6 +26,16 @@ class ConversationsConfig(AppConfig):
                 timestamp_field="ended_at",
                 default_days=90,
                 maximum_days=365,
+            )
+        )
+        register(
+            RetentionKind(
+                name="cases",
+                label=_("Case references of ongoing survivors (since last used)"),
+                rows=lambda organization: Case.objects.filter(organization=organization),
+                timestamp_field="last_used_at",
+                default_days=180,
+                maximum_days=730,
             )
         )
         register(

@@ -14,7 +14,7 @@ from accounts.access import staff_required
 from accounts.models import Role
 from accounts.selectors import opening_hours_list, organization_is_open
 from accounts.services import organization_formset_save
-from conversations import selectors, services
+from conversations import handovers, selectors, services
 from conversations.forms import CannedMessageFormSet, OptionalQuestionFormSet, ShiftForm
 from policies.models import ConsentDocument
 from policies.selectors import consent_document_current
@@ -104,7 +104,7 @@ def chat_ended(request):
 
 
 @never_cache
-@staff_required(Role.SUPPORT_WORKER, Role.SUPERVISOR)
+@staff_required(Role.SUPPORT_WORKER, Role.SUPERVISOR, Role.INTERPRETER)
 def console(request):
     organization = request.organization
     form = ShiftForm(request.POST or None, organization=organization)
@@ -128,6 +128,12 @@ def console(request):
             "form": form,
             "shift": services.shift_current(organization=organization, worker=request.user),
             "canned": canned,
+            "takes_chats": request.membership.has_role(Role.SUPPORT_WORKER, Role.SUPERVISOR),
+            "debriefs": (
+                handovers.debrief_list(organization=organization)
+                if request.membership.has_role(Role.SUPERVISOR)
+                else []
+            ),
         },
     )
 

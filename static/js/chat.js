@@ -39,7 +39,11 @@
     if (pendingId) { item.setAttribute("data-pending", pendingId); }
     var who = document.createElement("span");
     who.className = "who";
-    who.textContent = from === "survivor" ? root.dataset.youText : root.dataset.workerText;
+    who.textContent = {
+      survivor: root.dataset.youText,
+      interpreter: root.dataset.interpreterText,
+      system: root.dataset.noticeText
+    }[from] || root.dataset.workerText;
     var body = document.createElement("p");
     body.setAttribute("dir", "auto");
     body.textContent = text;
@@ -106,6 +110,19 @@
         break;
       case "ack":
         write(KEYS.outbox, outbox().filter(function (item) { return item.client_id !== frame.client_id; }));
+        break;
+      case "interpreter_consent":
+        $("interpreter-question").textContent = root.dataset.consentText.replace("{language}", frame.language);
+        $("interpreter-consent").hidden = false;
+        break;
+      case "case":
+        $("case-tools").hidden = false;
+        break;
+      case "code_word_prompt":
+        openPrompt(frame.purpose);
+        break;
+      case "code_word_done":
+        closePrompt();
         break;
       case "silence_warning":
         $("silence-warning").hidden = false;
@@ -178,6 +195,42 @@
     $("text").value = "";
     renderPending();
     send({ type: "message", client_id: item.client_id, text: item.text });
+  });
+
+  // The private prompt: what is typed here is sent once, for its check, and
+  // never shown in the conversation.
+  var promptPurpose = null;
+  function openPrompt(purpose) {
+    promptPurpose = purpose === "change" ? "set" : purpose;
+    ["set", "verify", "change", "safe"].forEach(function (name) {
+      $("code-word-" + name).hidden = name !== (purpose === "safe_word" ? "safe" : purpose);
+    });
+    $("current-label").hidden = $("current-word").hidden = purpose !== "change";
+    $("code-word").hidden = false;
+    $("secret-word").focus();
+  }
+  function closePrompt() {
+    $("secret-word").value = "";
+    $("current-word").value = "";
+    $("code-word").hidden = true;
+    promptPurpose = null;
+  }
+  $("code-word").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var frame = { type: "code_word", purpose: promptPurpose, word: $("secret-word").value };
+    if (!$("current-word").hidden) { frame.current = $("current-word").value; }
+    send(frame);
+  });
+  $("code-word-cancel").addEventListener("click", closePrompt);
+  $("change-code-word").addEventListener("click", function () { openPrompt("change"); });
+  $("choose-safe-word").addEventListener("click", function () { openPrompt("safe_word"); });
+  $("interpreter-yes").addEventListener("click", function () {
+    send({ type: "interpreter_answer", agree: true });
+    $("interpreter-consent").hidden = true;
+  });
+  $("interpreter-no").addEventListener("click", function () {
+    send({ type: "interpreter_answer", agree: false });
+    $("interpreter-consent").hidden = true;
   });
 
   $("end-chat").addEventListener("click", function () {
