@@ -44,26 +44,46 @@ def chat_site():
             choices_en="Yes\nNo",
             choices_fr="Oui\nNon",
         )
-    worker = staff_create(organization, [Role.SUPPORT_WORKER])
-    with organization_context(organization):
-        shift_start(
-            organization=organization,
-            worker=worker,
-            ends_at=timezone.now() + datetime.timedelta(hours=4),
-        )
-    # A signed-in, second-factor-verified session, as the sign-in pages would leave.
-    worker_session = client_for(organization, worker).cookies[settings.SESSION_COOKIE_NAME].value
+    sessions = []
+    for name in ("ana", "bea"):
+        worker = staff_create(organization, [Role.SUPPORT_WORKER], username=name)
+        with organization_context(organization):
+            shift_start(
+                organization=organization,
+                worker=worker,
+                ends_at=timezone.now() + datetime.timedelta(hours=4),
+            )
+        # A signed-in, second-factor-verified session, as the sign-in pages would leave.
+        client = client_for(organization, worker)
+        sessions.append(client.cookies[settings.SESSION_COOKIE_NAME].value)
     server = ServerProcess().start()
-    yield organization, f"http://chat.localhost:{server.port}", worker_session
+    yield organization, f"http://chat.localhost:{server.port}", sessions
     server.stop()
 
 
+def _signed_in(browser, base_url, session):  # noqa: F811
+    context = browser.new_context()
+    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": base_url}])
+    return context
+
+
+def _survivor_waiting(browser, base_url):  # noqa: F811
+    """Walk the survivor's way in: notice, a skipped question, safety check, queue."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{base_url}/en/")
+    page.get_by_role("link", name="Start a chat").click()
+    page.get_by_role("button", name="I understand, continue").click()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("No").check()
+    page.get_by_role("button", name="Start chat").click()
+    page.get_by_text("Your place in line: 1").wait_for()
+    return context, page
+
+
 def test_survivor_and_worker_complete_a_chat(chat_site, browser):  # noqa: F811
-    organization, base_url, worker_session = chat_site
-    worker_context = browser.new_context()
-    worker_context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": worker_session, "url": base_url}]
-    )
+    organization, base_url, (worker_session, _other) = chat_site
+    worker_context = _signed_in(browser, base_url, worker_session)
     console = worker_context.new_page()
     console.goto(f"{base_url}/staff/chat/")
 
@@ -119,3 +139,46 @@ def test_survivor_and_worker_complete_a_chat(chat_site, browser):  # noqa: F811
         assert not Message.objects.exists() and not ConversationKey.objects.exists()
     survivor_context.close()
     worker_context.close()
+
+
+def test_hand_over_while_she_keeps_typing(chat_site, browser):  # noqa: F811
+    organization, base_url, (ana_session, bea_session) = chat_site
+    ana_context = _signed_in(browser, base_url, ana_session)
+    ana = ana_context.new_page()
+    ana.goto(f"{base_url}/staff/chat/")
+    bea_context = _signed_in(browser, base_url, bea_session)
+    bea = bea_context.new_page()
+    bea.goto(f"{base_url}/staff/chat/")
+    survivor_context, page = _survivor_waiting(browser, base_url)
+
+    ana.locator("#queue button.accept").click()
+    page.locator(".bubble.from-worker").first.wait_for()
+    sent = [f"message {n} · رسالة {n}" for n in range(1, 13)]
+
+    def say(text):
+        page.locator("#text").fill(text)
+        page.get_by_role("button", name="Send").click()
+
+    for text in sent[:6]:
+        say(text)
+    ana.locator(".pane select.colleagues").select_option(label="bea")
+    ana.locator(".pane button.transfer").click()
+    for text in sent[6:]:
+        say(text)
+
+    page.get_by_text("You are now talking with someone new.").wait_for()
+    bea.locator(".pane .bubble.from-survivor", has_text=sent[-1]).wait_for()
+    received = bea.locator(".pane .bubble.from-survivor p").all_inner_texts()
+    assert received == sent
+    ana.get_by_text("You handed this chat over.").wait_for()
+    own = page.locator(".bubble.from-survivor:not(.pending) p").all_inner_texts()
+    assert own == sent
+
+    bea.locator(".pane textarea").fill("Hello, I am taking over from my colleague.")
+    bea.locator(".pane button", has_text="Send").click()
+    page.locator(".bubble.from-worker", has_text="taking over").wait_for()
+    with organization_context(organization):
+        seqs = list(Message.objects.order_by("seq").values_list("seq", flat=True))
+    assert seqs == list(range(1, len(seqs) + 1))
+    for context in (ana_context, bea_context, survivor_context):
+        context.close()
