@@ -83,6 +83,7 @@ def _chat_rows(organization, worker):
 
     from conversations.models import (
         CannedMessage,
+        Case,
         Conversation,
         OptionalQuestion,
         VisitorBlock,
@@ -126,6 +127,7 @@ def _chat_rows(organization, worker):
         choices_fr="a",
     )
     question_answers_record(organization=organization, answers={question.pk: 0})
+    Case.objects.create(organization=organization, reference=f"R{organization.pk}")
     VisitorBlock.objects.create(
         organization=organization, token_hash=f"{organization.pk}" * 8, blocked_until=timezone.now()
     )
