@@ -229,6 +229,8 @@ async def chat_phase(port, cookies, ticket, pair_count, rate, seconds, process):
             elif frame["type"] == "conversation":
                 break
         pairs.append((survivor, worker, conversation))
+    # Let the server finish the queue updates of setting up before measuring.
+    await asyncio.sleep(10)
     meter = Meter()
     readers = [asyncio.create_task(reader(s, meter, "s")) for s, _, _ in pairs]
     readers += [asyncio.create_task(reader(w, meter, "w")) for _, w, _ in pairs]
@@ -327,8 +329,11 @@ def main():
         chat = asyncio.run(
             chat_phase(server.port, cookies, ticket, args.pairs, args.rate, args.seconds, process)
         )
-    finally:
+    except Exception:
         server.stop()
+        print(server.log()[-4000:], file=sys.stderr)
+        raise
+    server.stop()
     client_cpu = 100 * time.process_time() / (time.monotonic() - began)
     print(
         f"one daphne process; {args.pairs} pairs; offered {args.rate} messages/s "

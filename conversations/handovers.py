@@ -7,6 +7,7 @@ goes: the notice is a message of the conversation like any other, so it is
 delivered in order and survives a reload.
 """
 
+import datetime
 import uuid
 
 from django.db import transaction
@@ -15,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Membership, Role
 from accounts.selectors import membership_get
-from conversations.models import Conversation, InterpreterState, Message
+from conversations.models import Conversation, InterpreterState, Message, Shift
 from conversations.services import (
     ChatError,
     _broadcast,
@@ -67,17 +68,27 @@ def _overview_changed(organization):
     _broadcast(supervisors_group(organization), {"type": "overview.changed"})
 
 
-def colleagues_on_shift(*, organization, exclude):
+def colleagues_on_shift(*, organization, exclude, now=None):
     """Return the staff a chat can be handed to now: on shift, not near its end."""
-    colleagues = []
-    for membership in Membership.objects.filter(
-        organization=organization, is_active=True, user__is_active=True
-    ).select_related("user"):
-        if membership.user_id == exclude.pk or not membership.has_role(*CHAT_ROLES):
-            continue
-        if may_take_new_chats(organization=organization, worker=membership.user) is None:
-            colleagues.append({"id": membership.user_id, "name": membership.user.username})
-    return colleagues
+    now = now or timezone.now()
+    on_shift = Shift.objects.filter(
+        organization=organization,
+        left_at__isnull=True,
+        ends_at__gt=now + datetime.timedelta(minutes=organization.chat_shift_cutoff_minutes),
+    ).values("worker_id")
+    memberships = (
+        Membership.objects.filter(
+            organization=organization, is_active=True, user__is_active=True, user__in=on_shift
+        )
+        .exclude(user=exclude)
+        .select_related("user")
+        .order_by("user__username")
+    )
+    return [
+        {"id": membership.user_id, "name": membership.user.username}
+        for membership in memberships
+        if membership.has_role(*CHAT_ROLES)
+    ]
 
 
 def conversation_transfer(*, organization, actor, public_id, to_user_id=None, now=None):
