@@ -252,6 +252,11 @@ class ParticipantConsumer(MeetingConsumer):
                 await db(services.participant_disconnect)(participant=self.participant)
         await super().disconnect(code)
 
+    async def live_ended(self, event):
+        # Her row went with the meeting: there is no socket left to count.
+        self.present = False
+        await super().live_ended(event)
+
     async def live_admitted(self, event):
         participant = await db(selectors.participant_refresh)(participant=self.participant)
         if participant is None or participant.state != MeetingParticipant.State.ADMITTED:

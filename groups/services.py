@@ -1005,6 +1005,12 @@ def _participant_change(*, organization, actor, participant, allowed, action, **
     """Apply ``changes`` to a participant in one of the ``allowed`` states; audit it."""
     _check_organization(organization, participant)
     with transaction.atomic():
+        # The meeting first, as meeting_end locks it before its participants.
+        meeting = GroupMeeting.objects.select_for_update().get(
+            organization=organization, pk=participant.meeting_id
+        )
+        if meeting.state == GroupMeeting.State.ENDED:
+            raise LiveError("ended")
         seat = (
             MeetingParticipant.objects.select_for_update()
             .filter(organization=organization, pk=participant.pk)
@@ -1012,11 +1018,6 @@ def _participant_change(*, organization, actor, participant, allowed, action, **
         )
         if seat is None or seat.state not in allowed:
             raise LiveError("changed")
-        meeting = GroupMeeting.objects.select_for_update().get(
-            organization=organization, pk=seat.meeting_id
-        )
-        if meeting.state == GroupMeeting.State.ENDED:
-            raise LiveError("ended")
         for field, value in changes.items():
             setattr(seat, field, value)
         seat.save(update_fields=list(changes))
@@ -1257,6 +1258,8 @@ def meeting_message_remove(*, meeting, actor, seq, now=None):
     now = now or timezone.now()
     Kind = MeetingMessage.Kind
     with transaction.atomic():
+        # The meeting first, as meeting_end locks it before its log.
+        removal_seq = _seq_take(meeting, now)
         target = (
             MeetingMessage.objects.select_for_update()
             .filter(
@@ -1270,7 +1273,6 @@ def meeting_message_remove(*, meeting, actor, seq, now=None):
         )
         if target is None:
             raise LiveError("unknown")
-        removal_seq = _seq_take(meeting, now)
         target.ciphertext = b""
         target.removed = True
         target.save(update_fields=["ciphertext", "removed"])
