@@ -194,7 +194,7 @@ class ParticipantConsumer(MeetingConsumer):
             await self.gone("ended")
             return
         meeting = participant.meeting
-        if not services.meeting_is_open(meeting, timezone.now()):
+        if not meeting.is_open_at(timezone.now()):
             await db(services.meeting_sweep)(meeting=meeting, grace_seconds=self.grace_seconds())
             await self.gone("ended" if meeting.ends_at <= timezone.now() else "closed")
             return

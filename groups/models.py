@@ -330,6 +330,10 @@ class GroupMeeting(TenantModel):
     def __str__(self):
         return str(self.public_id)
 
+    def is_open_at(self, moment):
+        """Return True while people can arrive: from its waiting room's opening to its end."""
+        return self.state == self.State.OPEN and self.opens_at <= moment < self.ends_at
+
 
 class MeetingKey(TenantModel):
     """The meeting's own content key, wrapped; deleted when the meeting ends."""

@@ -356,8 +356,10 @@ def meeting_attendance_list(*, organization, group, limit=50):
 
 
 def participant_of_session(*, organization, group, participant_ids):
-    """Return the participant, among those this browser session holds, of an open meeting of
-    ``group``, with her meeting; or None."""
+    """Return the participant of an open meeting of ``group`` whose id the session holds, or None.
+
+    Her meeting comes with her.
+    """
     return (
         MeetingParticipant.objects.filter(
             organization=organization,

@@ -718,10 +718,6 @@ def meeting_open(*, organization, group, now=None):
     return _meeting_for_sitting(organization, group, sitting)
 
 
-def meeting_is_open(meeting, now):
-    return meeting.state == GroupMeeting.State.OPEN and meeting.opens_at <= now < meeting.ends_at
-
-
 def meetings_end_overdue(*, organization, group=None, now=None):
     """End every open meeting past its scheduled end; return how many were ended."""
     now = now or timezone.now()
@@ -897,7 +893,7 @@ def participant_arrive(
                 organization=organization, token=invite_token, lock=True, now=now
             )
             meeting = invite.meeting
-            if meeting.group_id != group.pk or not meeting_is_open(meeting, now):
+            if meeting.group_id != group.pk or not meeting.is_open_at(now):
                 raise ValidationError(_("This group chat is not open right now."), code="closed")
         else:
             meeting = meeting_open(organization=organization, group=group, now=now)

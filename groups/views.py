@@ -359,7 +359,7 @@ def _arrival(request, group, invite=None, token=""):
         sitting = selectors.sitting_next(organization=organization, group=group, now=now)
     agreement = services.group_agreement_current(organization=organization)
     context = {"group": group, "sitting": sitting, "state": "open"}
-    if meeting is None or not services.meeting_is_open(meeting, now) or agreement is None:
+    if meeting is None or not meeting.is_open_at(now) or agreement is None:
         return render(request, "groups/live/arrive.html", {**context, "state": "closed"})
     if seat is not None and seat.meeting_id == meeting.pk and seat.state != State.LEFT:
         return redirect("groups:live_room", link_id=group.link_id)
