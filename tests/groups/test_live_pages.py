@@ -309,3 +309,71 @@ def test_another_organizations_moderator_sees_no_group_chat(
     assert response.status_code == 404
     with organization_context(organization):
         assert GroupSession.objects.filter(pk=live_session.pk).exists()
+
+
+def test_sittings_follow_the_schedule_in_the_organizations_time_zone(organization, agreement):
+    from groups.selectors import sitting_next
+
+    tz = organization.tz
+    last_day = datetime.date(2031, 3, 31)
+    group = live_group_make(organization, ends_on=last_day)
+    with organization_context(organization):
+        GroupSession.objects.create(
+            organization=organization,
+            group=group,
+            # A Monday; the clocks go forward on the 9th.
+            first_day=datetime.date(2031, 3, 3),
+            starts_at=datetime.time(19),
+            ends_at=datetime.time(20, 30),
+            weekly=True,
+        )
+
+        def at(*args):
+            return datetime.datetime(*args, tzinfo=tz)
+
+        sitting = sitting_next(organization=organization, group=group, now=at(2031, 3, 5, 12))
+        assert (sitting.opens_at, sitting.starts_at, sitting.ends_at) == (
+            at(2031, 3, 10, 18, 50),
+            at(2031, 3, 10, 19),
+            at(2031, 3, 10, 20, 30),
+        )
+        # In progress until its end; then the next week's.
+        assert sitting_next(organization=organization, group=group, now=at(2031, 3, 10, 20, 29))
+        later = sitting_next(organization=organization, group=group, now=at(2031, 3, 10, 20, 30))
+        assert later.starts_at == at(2031, 3, 17, 19)
+        # A sitting ended early does not open again.
+        GroupMeeting.objects.create(
+            organization=organization,
+            group=group,
+            session=later.session,
+            opens_at=later.opens_at,
+            starts_at=later.starts_at,
+            ends_at=later.ends_at,
+            state=GroupMeeting.State.ENDED,
+        )
+        after = sitting_next(organization=organization, group=group, now=at(2031, 3, 17, 19, 30))
+        assert after.starts_at == at(2031, 3, 24, 19)
+        # None after the group's last day.
+        assert sitting_next(organization=organization, group=group, now=at(2031, 3, 31, 21)) is None
+
+
+def test_the_hourly_command_ends_a_sitting_everyone_left(
+    organization, agreement, live_group, live_session
+):
+    import io
+
+    from django.core.management import call_command
+
+    from policies.models import AuditEntry
+
+    arrive(organization, live_group, "Brave Lark")
+    with organization_context(organization):
+        GroupMeeting.objects.update(ends_at=timezone.now() - datetime.timedelta(seconds=1))
+    output = io.StringIO()
+    call_command("end_group_chats", stdout=output)
+    assert output.getvalue() == "ended: 1\n"
+    with organization_context(organization):
+        meeting = GroupMeeting.objects.get()
+        assert (meeting.state, meeting.outcome) == ("ended", "scheduled")
+        assert not MeetingParticipant.objects.exists() and not MeetingKey.objects.exists()
+        assert AuditEntry.objects.filter(action="platform.end_group_chats").exists()
