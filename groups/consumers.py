@@ -85,13 +85,22 @@ class MeetingConsumer(ActionConsumer):
         self.tasks.append(asyncio.create_task(wait_and_sweep()))
 
     async def enter_room(self, after):
-        """Join the room and send what this socket has not seen of the log after ``after``."""
+        """Join the room, say who is there, and send what this socket has not seen after ``after``.
+
+        The socket joins the room's group before it reads anything, so that
+        nothing changed after the reading goes unheard.
+        """
         if self.key is None:
             self.key = await db(services.meeting_key)(self.meeting)
         self.sent_seq = after
         self.reading = True
         await self.group_join(services.meeting_group(self.meeting))
+        await self.send_snapshot()
         await self.send_missing()
+
+    async def send_snapshot(self):
+        roster, _waiting = await db(selectors.meeting_people)(meeting=self.meeting)
+        await self.send_json({"type": "roster", "participants": roster})
 
     async def send_missing(self):
         frames = await db(selectors.meeting_entries_after)(
@@ -198,6 +207,9 @@ class ParticipantConsumer(MeetingConsumer):
             await db(services.meeting_sweep)(meeting=meeting, grace_seconds=self.grace_seconds())
             await self.gone("ended" if meeting.ends_at <= timezone.now() else "closed")
             return
+        # Her groups before her state: what changes after it is read is heard.
+        await self.group_join(services.participant_group(meeting, participant.pk))
+        await self.group_join(services.meeting_lobby_group(meeting))
         participant = await db(services.participant_connect)(
             participant=participant, grace_seconds=self.grace_seconds()
         )
@@ -212,24 +224,23 @@ class ParticipantConsumer(MeetingConsumer):
         self.participant = participant
         self.meeting = participant.meeting
         self.sender = f"p{participant.pk}"
-        await self.group_join(services.participant_group(self.meeting, participant.pk))
         self.end_on_schedule()
         if participant.state == State.ADMITTED:
             await self.admitted(after=max(last_seq, participant.first_seq))
         else:
-            await self.group_join(services.meeting_lobby_group(self.meeting))
             await self.send_json({"type": "waiting"})
 
     async def admitted(self, after):
-        await self.group_leave(services.meeting_lobby_group(self.meeting))
         self.key = await db(services.meeting_key)(self.meeting)
         await self.send_json({"type": "admitted", "muted": self.participant.muted})
+        await self.enter_room(after)
+        await self.group_leave(services.meeting_lobby_group(self.meeting))
+
+    async def send_snapshot(self):
         pinned = await db(selectors.meeting_pin_current)(meeting=self.meeting, key=self.key)
         if pinned is not None:
             await self.send_json(self.for_client(pinned))
-        roster, _waiting = await db(selectors.meeting_people)(meeting=self.meeting)
-        await self.send_json({"type": "roster", "participants": roster})
-        await self.enter_room(after)
+        await super().send_snapshot()
 
     async def act_message(self, content):
         client_id = frame_text(content, "client_id", 64)
@@ -258,6 +269,8 @@ class ParticipantConsumer(MeetingConsumer):
         await super().live_ended(event)
 
     async def live_admitted(self, event):
+        if self.reading:
+            return
         participant = await db(selectors.participant_refresh)(participant=self.participant)
         if participant is None or participant.state != MeetingParticipant.State.ADMITTED:
             return
@@ -338,10 +351,12 @@ class FacilitatorConsumer(MeetingConsumer):
         if self.reading:
             await self.resume(content)
             return
+        await self.enter_room(frame_count(content, "last_seq"))
+
+    async def send_snapshot(self):
         roster, waiting = await db(selectors.meeting_people)(meeting=self.meeting)
         await self.send_json({"type": "waiting_room", "waiting": waiting})
         await self.send_json({"type": "roster", "participants": roster})
-        await self.enter_room(frame_count(content, "last_seq"))
 
     async def post(self, content, pin=False):
         client_id = frame_text(content, "client_id", 64)

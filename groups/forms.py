@@ -68,6 +68,11 @@ class SessionInviteForm(forms.Form):
     max_uses = forms.IntegerField(
         label=_("How many people may use it"), min_value=1, max_value=50, initial=1
     )
+    language = forms.ChoiceField(label=_("Language of the page it opens"))
+
+    def __init__(self, *args, languages, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = languages
 
 
 class AgreementForm(forms.Form):

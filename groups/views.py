@@ -353,7 +353,12 @@ def _arrival(request, group, invite=None, token=""):
         return redirect("groups:live_left", link_id=group.link_id)
     if invite is not None:
         meeting = invite.meeting
-        sitting = selectors.Sitting(None, meeting.opens_at, meeting.starts_at, meeting.ends_at)
+        sitting = selectors.Sitting(
+            session=meeting.session,
+            opens_at=meeting.opens_at,
+            starts_at=meeting.starts_at,
+            ends_at=meeting.ends_at,
+        )
     else:
         meeting = services.meeting_open(organization=organization, group=group, now=now)
         sitting = selectors.sitting_next(organization=organization, group=group, now=now)

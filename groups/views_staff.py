@@ -149,7 +149,7 @@ def _live_context(request, group, session_form=None, new_session_link=None):
         "links": links,
         "sessions": selectors.group_session_list(organization=organization, group=group),
         "session_form": session_form or GroupSessionForm(),
-        "session_invite_form": SessionInviteForm(),
+        "session_invite_form": SessionInviteForm(languages=_languages(organization)),
         "new_session_link": new_session_link,
         "languages": _languages(organization),
         "next_sitting": selectors.sitting_next(
@@ -263,7 +263,7 @@ def live_session_invite(request, group_id, session_id):
     session = selectors.access_group_session(
         organization=request.organization, group=group, session_id=session_id
     )
-    form = SessionInviteForm(request.POST)
+    form = SessionInviteForm(request.POST, languages=_languages(request.organization))
     if form.is_valid():
         try:
             invite, token = services.session_invite_create(
@@ -275,17 +275,12 @@ def live_session_invite(request, group_id, session_id):
         except ValidationError as error:
             messages.error(request, error.messages[0])
         else:
-            language = request.POST.get("language", "")
-            if language not in dict(_languages(request.organization)):
-                language = settings.LANGUAGE_CODE
-            return _group_page(
-                request,
-                group,
-                new_session_link=(
-                    invite.meeting,
-                    _invite_link(request, token, language, name="groups:live_invite"),
-                ),
+            link = _invite_link(
+                request, token, form.cleaned_data["language"], name="groups:live_invite"
             )
+            return _group_page(request, group, new_session_link=(invite.meeting, link))
+    else:
+        messages.error(request, next(iter(form.errors.values()))[0])
     return redirect("groups_staff:group", group_id=group.pk)
 
 
