@@ -10,83 +10,41 @@ import asyncio
 import contextlib
 import uuid
 
-from channels.db import database_sync_to_async
 from django.conf import settings
-from django.utils import translation
 
 from accounts.models import Role
 from accounts.selectors import membership_get
 from conversations import casework, handovers, selectors, services
 from conversations.models import Conversation, Message
 from conversations.services import ChatError
-from shelterchat.consumers import MAX_FRAME_BYTES, JsonObjectConsumer
+from shelterchat.consumers import (
+    MAX_FRAME_BYTES,
+    ActionConsumer,
+    ActionError,
+    db,
+    frame_count,
+    frame_text,
+)
 
 CLOSE_NOT_ALLOWED = 4403
 CLOSE_UNKNOWN = 4404
 
 
-def db(function):
-    """Run ORM work on the thread pool: chats must not queue behind one another's queries."""
-    return database_sync_to_async(function, thread_sensitive=False)
-
-
-def _text(content, key, max_length):
-    value = content.get(key)
-    if not isinstance(value, str) or len(value) > max_length:
-        raise ChatError("malformed")
-    return value
-
-
-def _seq(content):
-    value = content.get("last_seq", 0)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ChatError("malformed")
-    return value
-
-
 def _conversation_id(content):
     try:
-        return uuid.UUID(hex=_text(content, "conversation", 32))
+        return uuid.UUID(hex=frame_text(content, "conversation", 32))
     except ValueError as error:
-        raise ChatError("malformed") from error
+        raise ActionError("malformed") from error
 
 
-class RelayingConsumer(JsonObjectConsumer):
+class RelayingConsumer(ActionConsumer):
     """What both sides share: per-conversation keys and gap-free, in-order relay."""
-
-    # Frame type -> method; methods are named act_<action>.
-    actions = {}
-    language = "en"
-    # Frames being handled in this process, by every socket: past the limit a
-    # frame is refused out loud ("overloaded") rather than queued without end.
-    handling = 0
 
     async def connect(self):
         self.keys = {}
         self.sent_seq = {}
         self.conversations = {}
         await self.accept()
-
-    async def receive_json(self, content, **kwargs):
-        action = self.actions.get(content["type"])
-        if action is None:
-            await self.send_error("unknown_type")
-            return
-        if RelayingConsumer.handling >= settings.CHAT_MAX_FRAMES_IN_FLIGHT:
-            client_id = content.get("client_id")
-            await self.send_chat_error(ChatError("overloaded"), client_id=client_id)
-            return
-        RelayingConsumer.handling += 1
-        try:
-            await getattr(self, action)(content)
-        except ChatError as error:
-            await self.send_chat_error(error)
-        finally:
-            RelayingConsumer.handling -= 1
-
-    async def send_chat_error(self, error, **details):
-        with translation.override(self.language):
-            await self.send_error(error.code, message=error.message, **details)
 
     async def follow(self, conversation):
         """Join the conversation's group and send what this socket has not seen."""
@@ -140,7 +98,9 @@ class RelayingConsumer(JsonObjectConsumer):
         conversation_id = conversation_id or next(iter(self.conversations), None)
         if conversation_id not in self.conversations:
             raise ChatError("unknown")
-        self.sent_seq[conversation_id] = min(_seq(content), self.sent_seq.get(conversation_id, 0))
+        self.sent_seq[conversation_id] = min(
+            frame_count(content, "last_seq"), self.sent_seq.get(conversation_id, 0)
+        )
         await self.send_missing(conversation_id, after=self.sent_seq[conversation_id])
 
 
@@ -165,7 +125,7 @@ class SurvivorChatConsumer(RelayingConsumer):
 
     async def receive_json(self, content, **kwargs):
         if self.conversation is None and content["type"] not in ("start", "resume", "ping"):
-            await self.send_chat_error(ChatError("not_started"))
+            await self.send_action_error(ChatError("not_started"))
             return
         await super().receive_json(content, **kwargs)
 
@@ -178,8 +138,8 @@ class SurvivorChatConsumer(RelayingConsumer):
         self.language = "fr" if str(content.get("language", "")).startswith("fr") else "en"
         conversation, token = await db(services.conversation_start)(
             organization=self.organization,
-            ticket=_text(content, "ticket", 200),
-            safety=_text(content, "safety", 20),
+            ticket=frame_text(content, "ticket", 200),
+            safety=frame_text(content, "safety", 20),
             language=self.language,
             block_token=content.get("block") if isinstance(content.get("block"), str) else "",
             client_bucket=self.scope.get("client_bucket", ""),
@@ -194,14 +154,14 @@ class SurvivorChatConsumer(RelayingConsumer):
         self.sent_seq = {}
         try:
             conversation = await db(services.conversation_by_token)(
-                organization=self.organization, token=_text(content, "token", 100)
+                organization=self.organization, token=frame_text(content, "token", 100)
             )
-        except ChatError as error:
-            await self.send_chat_error(error)
+        except ActionError as error:
+            await self.send_action_error(error)
             await self.close(code=CLOSE_UNKNOWN)
             return
         self.language = conversation.language
-        self.sent_seq[conversation.public_id.hex] = _seq(content)
+        self.sent_seq[conversation.public_id.hex] = frame_count(content, "last_seq")
         await self.attach(conversation)
 
     async def attach(self, conversation):
@@ -233,12 +193,12 @@ class SurvivorChatConsumer(RelayingConsumer):
                 await self.send_silence_warning()
 
     async def act_message(self, content):
-        client_id = _text(content, "client_id", 64)
+        client_id = frame_text(content, "client_id", 64)
         seq, _created = await db(services.message_post)(
             conversation=self.conversation,
             sender=Message.Sender.SURVIVOR,
             client_id=client_id,
-            text=_text(content, "text", MAX_FRAME_BYTES),
+            text=frame_text(content, "text", MAX_FRAME_BYTES),
             key=self.keys.get(self.conversation.public_id.hex),
         )
         await self.send_json({"type": "ack", "client_id": client_id, "seq": seq})
@@ -467,7 +427,7 @@ class StaffChatConsumer(RelayingConsumer):
                 organization=self.organization, worker=self.user, public_id=conversation_id
             )
         except ChatError as error:
-            await self.send_chat_error(error, conversation=conversation_id.hex)
+            await self.send_action_error(error, conversation=conversation_id.hex)
             return
         await self.send_conversation_opened(conversation)
 
@@ -477,12 +437,12 @@ class StaffChatConsumer(RelayingConsumer):
             organization=self.organization, interpreter=self.user, public_id=conversation_id
         )
         conversation = interpreting or await self.own_conversation(content)
-        client_id = _text(content, "client_id", 64)
+        client_id = frame_text(content, "client_id", 64)
         seq, _created = await db(services.message_post)(
             conversation=conversation,
             sender=Message.Sender.INTERPRETER if interpreting else Message.Sender.WORKER,
             client_id=client_id,
-            text=_text(content, "text", MAX_FRAME_BYTES),
+            text=frame_text(content, "text", MAX_FRAME_BYTES),
             worker=self.user,
             key=self.keys.get(conversation.public_id.hex),
         )
@@ -500,7 +460,7 @@ class StaffChatConsumer(RelayingConsumer):
         canned_id = content.get("canned")
         if not isinstance(canned_id, int):
             raise ChatError("malformed")
-        client_id = _text(content, "client_id", 64)
+        client_id = frame_text(content, "client_id", 64)
         seq, _created = await db(services.canned_message_post)(
             conversation=conversation, worker=self.user, canned_id=canned_id, client_id=client_id
         )
@@ -571,7 +531,7 @@ class StaffChatConsumer(RelayingConsumer):
             organization=self.organization,
             actor=self.user,
             public_id=_conversation_id(content),
-            language=_text(content, "language", 40),
+            language=frame_text(content, "language", 40),
         )
 
     async def act_interpret(self, content):
@@ -599,7 +559,7 @@ class StaffChatConsumer(RelayingConsumer):
             organization=self.organization,
             actor=self.user,
             public_id=_conversation_id(content),
-            reference=_text(content, "reference", 20),
+            reference=frame_text(content, "reference", 20),
         )
 
     async def act_verify(self, content):

@@ -40,15 +40,17 @@ from policies.crypto import encrypt, key_new, key_unwrap, key_wrap
 from policies.models import ConsentDocument
 from policies.selectors import consent_document_current
 from policies.services import audit_record, consent_record
+from shelterchat.consumers import ActionError
 
 MAX_MESSAGE_CHARS = 2000
 ADMISSION_MAX_AGE = 3600
 
 
-class ChatError(Exception):
-    """An action that cannot happen; ``code`` is for programs, ``message`` for people."""
+class ChatError(ActionError):
+    """An action of crisis chat that cannot happen."""
 
     MESSAGES = {
+        **ActionError.MESSAGES,
         "closed": _("Chat is closed right now."),
         "no_consent": _("Please read and accept the notice first."),
         "busy": _("Too many chats were started from here. Please try again later."),
@@ -61,8 +63,6 @@ class ChatError(Exception):
         "not_yours": _("This chat is not yours."),
         "not_active": _("This chat has not started yet."),
         "not_started": _("Start or resume a chat first."),
-        "malformed": _("That request was not understood."),
-        "overloaded": _("We are very busy. Your message will be sent again in a moment."),
         "not_available": _("That colleague cannot take a chat now."),
         "interpreter_present": _("An interpreter is already in this chat."),
         "no_case": _("There is no case with that reference."),
@@ -70,14 +70,6 @@ class ChatError(Exception):
         "empty": _("The message is empty."),
         "too_long": _("The message is too long."),
     }
-
-    def __init__(self, code):
-        super().__init__(code)
-        self.code = code
-
-    @property
-    def message(self):
-        return str(self.MESSAGES[self.code])
 
 
 def token_hash(token):

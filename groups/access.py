@@ -1,4 +1,4 @@
-"""Who is signed in as a forum member, and what she may reach.
+"""Who is signed in as a forum member, what she may reach, and who sits in a group chat.
 
 A member is signed in by her id in the session on the organization's host,
 nothing else. Her state is read again on every request, so a moderator's
@@ -19,6 +19,9 @@ from groups.services import group_agreement_current
 SESSION_MEMBER_KEY = "forum_member"
 SESSION_SEEN_KEY = "forum_member_seen"
 MEMBER_IDLE_MINUTES = 30
+# The group chat participants this browser session brought in, most recent last.
+SESSION_PARTICIPANTS_KEY = "live_participants"
+SESSION_PARTICIPANTS_KEPT = 10
 
 
 def member_sign_in(request, member):
@@ -60,6 +63,9 @@ def member_required(view):
         member = session_member(request)
         if member is None or member.state != GroupMember.State.APPROVED:
             return redirect("groups:home")
+        if member.group.is_live:
+            # A group chat's members have no forum: their group meets on its page.
+            return redirect("groups:live", link_id=member.group.link_id)
         agreement = group_agreement_current(organization=request.organization)
         if agreement is not None and member.agreement_version != agreement.version:
             return redirect("groups:agreement")
@@ -67,3 +73,15 @@ def member_required(view):
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def live_participant_ids(session):
+    """Return the ids of the group chat participants the session holds (a session object)."""
+    ids = session.get(SESSION_PARTICIPANTS_KEY, [])
+    return [pk for pk in ids if isinstance(pk, int)] if isinstance(ids, list) else []
+
+
+def live_participant_remember(request, participant):
+    """Keep the participant's id in the session: her sockets and pages know her by it."""
+    ids = [pk for pk in live_participant_ids(request.session) if pk != participant.pk]
+    request.session[SESSION_PARTICIPANTS_KEY] = [*ids, participant.pk][-SESSION_PARTICIPANTS_KEPT:]

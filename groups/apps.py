@@ -40,3 +40,13 @@ class GroupsConfig(AppConfig):
                 maximum_days=90,
             )
         )
+        register(
+            RetentionKind(
+                name="group_chat_attendance",
+                label=_("When each group chat session met and how many took part"),
+                rows=retention.attendance_retention_rows,
+                timestamp_field="ended_at",
+                default_days=365,
+                maximum_days=365,
+            )
+        )

@@ -2,9 +2,9 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 
-from groups.models import PostReport, SupportGroup
+from groups.models import GroupSession, PostReport, SupportGroup
 from groups.selectors import display_name_taken
-from groups.services import GROUP_FIELDS, display_name_normalize
+from groups.services import GROUP_FIELDS, LIVE_GROUP_FIELDS, SESSION_FIELDS, display_name_normalize
 from policies.pseudonyms import MAX_LENGTH, validate_display_name
 
 TITLE_MAX_LENGTH = 150
@@ -22,6 +22,57 @@ class SupportGroupForm(forms.ModelForm):
             "purpose": forms.Textarea(attrs={"rows": 4}),
             "facilitation": forms.Textarea(attrs={"rows": 4}),
         }
+
+
+class LiveGroupForm(forms.ModelForm):
+    class Meta:
+        model = SupportGroup
+        fields = LIVE_GROUP_FIELDS
+        widgets = {
+            "ends_on": forms.DateInput(attrs={"type": "date"}),
+            "purpose": forms.Textarea(attrs={"rows": 4}),
+            "facilitation": forms.Textarea(attrs={"rows": 4}),
+        }
+        help_texts = {
+            "ends_on": _(
+                "For a time-limited group, which only its members and people invited to a "
+                "session can join. Leave empty for a drop-in group, open to anyone with its link."
+            ),
+        }
+
+
+class GroupSessionForm(forms.ModelForm):
+    class Meta:
+        model = GroupSession
+        fields = SESSION_FIELDS
+        widgets = {
+            "first_day": forms.DateInput(attrs={"type": "date"}),
+            "starts_at": forms.TimeInput(attrs={"type": "time"}),
+            "ends_at": forms.TimeInput(attrs={"type": "time"}),
+        }
+        help_texts = {
+            "first_day": _(
+                "In the organization's time zone. A weekly session repeats on this weekday."
+            ),
+            "ends_at": _("Earlier than the start: the session ends the next day."),
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("starts_at") and cleaned.get("starts_at") == cleaned.get("ends_at"):
+            self.add_error("ends_at", _("A session cannot end when it starts."))
+        return cleaned
+
+
+class SessionInviteForm(forms.Form):
+    max_uses = forms.IntegerField(
+        label=_("How many people may use it"), min_value=1, max_value=50, initial=1
+    )
+    language = forms.ChoiceField(label=_("Language of the page it opens"))
+
+    def __init__(self, *args, languages, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = languages
 
 
 class AgreementForm(forms.Form):
@@ -113,6 +164,20 @@ class JoinForm(forms.Form):
         ):
             self.add_error("passphrase_again", _("The two passphrases are not the same."))
         return cleaned
+
+
+class LiveArrivalForm(forms.Form):
+    display_name = forms.CharField(
+        label=_("Your name in the group chat"),
+        max_length=MAX_LENGTH,
+        help_text=_("Not your real name: others will know you only by this name."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "dir": "auto"}),
+    )
+    accept = forms.BooleanField(
+        label=_("I have read the group agreement and I accept it."),
+        error_messages={"required": ACCEPT_REQUIRED},
+    )
+    agreement_version = forms.IntegerField(widget=forms.HiddenInput)
 
 
 class SignInForm(forms.Form):

@@ -1,6 +1,6 @@
-"""What enforce_retention deletes of the support forums, and when.
+"""What enforce_retention deletes of the support forums and group chats, and when.
 
-Three kinds of data, registered from ``GroupsConfig.ready``:
+Four kinds of data, registered from ``GroupsConfig.ready``:
 
 - ``forum_posts``: each post once it is older than its group's window, or
   than the organization's ``forum_posts`` window when that is shorter.
@@ -11,6 +11,10 @@ Three kinds of data, registered from ``GroupsConfig.ready``:
 - ``forum_members_ended``: a member who was refused or removed, or whose
   request nobody answered, with her posts and reports, once that state is
   older than the organization's ``forum_members_ended`` window.
+- ``group_chat_attendance``: what is left of a group chat's sitting once it
+  ended (when it met, how many people were let in), once its end is older
+  than the organization's ``group_chat_attendance`` window. Its content went
+  at its end (``groups.services.meeting_end``).
 
 A member who leaves is erased at once (``groups.services.group_member_leave``),
 so nothing of hers waits for a purge.
@@ -29,7 +33,7 @@ import datetime
 from django.db.models import Case, DateTimeField, DurationField, ExpressionWrapper, F, Value, When
 from django.db.models.functions import Cast, Least
 
-from groups.models import GroupMember, Post, SupportGroup
+from groups.models import GroupMeeting, GroupMember, Post, SupportGroup
 from policies.retention import retention_days, retention_kind_get
 
 CLOCK = "retention_clock"
@@ -84,3 +88,7 @@ def ended_member_retention_rows(organization):
     return GroupMember.objects.filter(
         organization=organization, state__in=[State.PENDING, State.REFUSED, State.REMOVED]
     )
+
+
+def attendance_retention_rows(organization):
+    return GroupMeeting.objects.filter(organization=organization, state=GroupMeeting.State.ENDED)

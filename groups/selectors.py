@@ -1,21 +1,37 @@
-"""Reads of the support forums, each scoped to one organization and, within it, one group.
+"""Reads of the support forums and group chats, each scoped to one organization and group.
 
 ``access_*`` selectors answer 404 alike for "absent" and "someone else's".
 Post text is decrypted here, and only for the posts of the page being shown.
 A member's view is given by ``member``; with ``member=None`` the reader is a
 moderator, who sees every post of the group whatever its status.
+
+A group chat's times are computed here from its sessions (``sitting_next``);
+a meeting's log is decrypted here, for one socket at a time.
 """
 
+import base64
 import dataclasses
 import datetime
+import itertools
 import uuid
 
 from django.core.paginator import Paginator
 from django.db.models import Count, Max, Prefetch, Q
 from django.db.models.functions import Lower
 from django.http import Http404
+from django.utils import timezone
 
-from groups.models import GroupInvite, GroupMember, Post, PostReport, SupportGroup
+from groups.models import (
+    GroupInvite,
+    GroupMeeting,
+    GroupMember,
+    GroupSession,
+    MeetingMessage,
+    MeetingParticipant,
+    Post,
+    PostReport,
+    SupportGroup,
+)
 from policies.crypto import decrypt
 from policies.keys import organization_data_key
 from policies.pseudonyms import suggest_display_names
@@ -237,3 +253,251 @@ def moderation_queue(*, organization, group):
         .order_by("created_at", "id")
     )
     return posts_reveal(organization=organization, posts=posts[:QUEUE_LENGTH])
+
+
+# Group chats
+
+
+def access_live_group(*, organization, link_id):
+    """Return the organization's group chat reached by ``link_id``; 404 for any other."""
+    group = SupportGroup.objects.filter(
+        organization=organization, kind=SupportGroup.Kind.LIVE, link_id=link_id
+    ).first()
+    if group is None:
+        raise Http404
+    return group
+
+
+def live_group_get(*, organization, group_id=None, link_id=None):
+    """Return the organization's group chat by id or by link, or None."""
+    groups = SupportGroup.objects.filter(organization=organization, kind=SupportGroup.Kind.LIVE)
+    if group_id is not None:
+        groups = groups.filter(pk=group_id)
+    if link_id is not None:
+        groups = groups.filter(link_id=link_id)
+    return groups.first()
+
+
+def group_session_list(*, organization, group):
+    return GroupSession.objects.filter(organization=organization, group=group)
+
+
+def access_group_session(*, organization, group, session_id):
+    session = group_session_list(organization=organization, group=group).filter(pk=session_id)
+    session = session.first()
+    if session is None:
+        raise Http404
+    return session
+
+
+@dataclasses.dataclass(frozen=True)
+class Sitting:
+    """One occurrence of a session: its waiting room opens at ``opens_at``."""
+
+    session: GroupSession
+    opens_at: datetime.datetime
+    starts_at: datetime.datetime
+    ends_at: datetime.datetime
+
+
+def _session_sittings(session, *, tz, from_day, last_day, lead):
+    """Yield the session's sittings that begin on or after ``from_day``, in order."""
+    day = max(session.first_day, from_day)
+    if session.weekly:
+        behind = (day - session.first_day).days % 7
+        if behind:
+            day += datetime.timedelta(days=7 - behind)
+    elif day != session.first_day:
+        return
+    while last_day is None or day <= last_day:
+        starts_at, ends_at = session.sitting_on(day, tz)
+        yield Sitting(session, starts_at - lead, starts_at, ends_at)
+        if not session.weekly:
+            return
+        day += datetime.timedelta(days=7)
+
+
+def sitting_next(*, organization, group, now, session=None):
+    """Return the group's sitting (or ``session``'s) in progress or next to come, or None.
+
+    A sitting is in progress until its end, unless it was ended early; the
+    group's last day, if it has one, is the last day a sitting can begin.
+    """
+    tz = organization.tz
+    lead = datetime.timedelta(minutes=group.waiting_room_minutes)
+    ended = set(
+        GroupMeeting.objects.filter(
+            organization=organization,
+            group=group,
+            state=GroupMeeting.State.ENDED,
+            ends_at__gt=now,
+        ).values_list("session_id", "starts_at")
+    )
+    # A sitting that began yesterday may still be running past midnight.
+    from_day = timezone.localdate(now, tz) - datetime.timedelta(days=1)
+    sessions = [session] if session else group_session_list(organization=organization, group=group)
+    candidates = []
+    for each in sessions:
+        sittings = _session_sittings(
+            each, tz=tz, from_day=from_day, last_day=group.ends_on, lead=lead
+        )
+        for sitting in itertools.islice(sittings, 8):
+            if sitting.ends_at > now and (each.pk, sitting.starts_at) not in ended:
+                candidates.append(sitting)
+                break
+    return min(candidates, key=lambda sitting: sitting.starts_at, default=None)
+
+
+def meeting_attendance_list(*, organization, group, limit=50):
+    """Return the group's ended meetings, most recent first: when, and how many took part."""
+    return GroupMeeting.objects.filter(
+        organization=organization, group=group, state=GroupMeeting.State.ENDED
+    )[:limit]
+
+
+def participant_of_session(*, organization, group, participant_ids):
+    """Return the participant of an open meeting of ``group`` whose id the session holds, or None.
+
+    Her meeting comes with her.
+    """
+    return (
+        MeetingParticipant.objects.filter(
+            organization=organization,
+            pk__in=[pk for pk in participant_ids if isinstance(pk, int)],
+            meeting__group=group,
+            meeting__state=GroupMeeting.State.OPEN,
+        )
+        .select_related("meeting")
+        .order_by("-pk")
+        .first()
+    )
+
+
+def participant_refresh(*, participant):
+    """Return the participant as she stands now, with her meeting; None once she is gone."""
+    return (
+        MeetingParticipant.objects.filter(
+            organization=participant.organization_id, pk=participant.pk
+        )
+        .select_related("meeting")
+        .first()
+    )
+
+
+def access_meeting_participant(*, meeting, participant_id):
+    """Return the meeting's participant ``participant_id``, or None (absent or another's)."""
+    return MeetingParticipant.objects.filter(
+        organization=meeting.organization_id, meeting=meeting, pk=participant_id
+    ).first()
+
+
+def meeting_people(*, meeting):
+    """Return (roster, waiting): who is in the room and who waits, by display name only."""
+    State = MeetingParticipant.State
+    people = MeetingParticipant.objects.filter(
+        organization=meeting.organization_id,
+        meeting=meeting,
+        state__in=[State.ADMITTED, State.WAITING],
+    ).order_by("arrived_at", "pk")
+    roster, waiting = [], []
+    for person in people:
+        entry = {"id": person.pk, "name": person.display_name, "here": person.sockets > 0}
+        if person.state == State.ADMITTED:
+            roster.append({**entry, "muted": person.muted})
+        else:
+            waiting.append(entry)
+    return roster, waiting
+
+
+def meeting_associated_data(meeting_id, seq):
+    """Bind an entry's ciphertext to its meeting and place (see policies.crypto)."""
+    return f"meeting-message:{meeting_id}:{seq}".encode()
+
+
+def meeting_entry_frame(*, seq, kind, sender, name, client_id, text, target=None):
+    """Return the frame a socket gets for one entry of the log; ``sender`` is for the consumer."""
+    Kind = MeetingMessage.Kind
+    if kind == Kind.REMOVAL or text is None:
+        return {"type": "remove", "seq": seq, "target": target or seq}
+    return {
+        "type": "pin" if kind == Kind.PIN else "message",
+        "seq": seq,
+        "from": name,
+        "role": "facilitator" if sender.startswith("f") else "participant",
+        "sender": sender,
+        "client_id": client_id,
+        "text": text,
+    }
+
+
+def _entry_text(key, meeting_id, entry):
+    if entry.removed or entry.kind == MeetingMessage.Kind.REMOVAL:
+        return None
+    return decrypt(key, entry.ciphertext, meeting_associated_data(meeting_id, entry.seq))
+
+
+def meeting_entries_after(*, meeting, key, after_seq):
+    """Return the decrypted frames of the log after ``after_seq``, in order."""
+    meeting_id = meeting.public_id.hex
+    entries = (
+        MeetingMessage.objects.filter(
+            organization=meeting.organization_id, meeting=meeting, seq__gt=after_seq
+        )
+        .select_related("participant")
+        .order_by("seq")
+    )
+    return [
+        meeting_entry_frame(
+            seq=entry.seq,
+            kind=entry.kind,
+            sender=entry.sender,
+            name=entry.participant.display_name if entry.participant else "",
+            client_id=entry.client_id,
+            text=_entry_text(key, meeting_id, entry),
+            target=entry.target_seq,
+        )
+        for entry in entries
+    ]
+
+
+def meeting_entry_frame_from_event(*, event, key):
+    """Decrypt a relayed ``live.entry`` event into the frame sockets receive."""
+    ciphertext = event["ciphertext"]
+    text = None
+    if ciphertext:
+        associated = meeting_associated_data(event["meeting"], event["seq"])
+        text = decrypt(key, base64.b64decode(ciphertext), associated)
+    return meeting_entry_frame(
+        seq=event["seq"],
+        kind=event["kind"],
+        sender=event["sender"],
+        name=event["name"],
+        client_id=event["client_id"],
+        text=text,
+        target=event["target"],
+    )
+
+
+def meeting_pin_current(*, meeting, key):
+    """Return the frame of the meeting's pinned resource, or None."""
+    pin = (
+        MeetingMessage.objects.filter(
+            organization=meeting.organization_id,
+            meeting=meeting,
+            kind=MeetingMessage.Kind.PIN,
+            removed=False,
+        )
+        .order_by("-seq")
+        .first()
+    )
+    if pin is None:
+        return None
+    frame = meeting_entry_frame(
+        seq=pin.seq,
+        kind=pin.kind,
+        sender=pin.sender,
+        name="",
+        client_id=pin.client_id,
+        text=_entry_text(key, meeting.public_id.hex, pin),
+    )
+    return {**frame, "type": "pinned"}

@@ -1,4 +1,4 @@
-"""Moderators' forum pages, under ``/staff/groups/``."""
+"""Moderators' pages of forums and group chats, under ``/staff/groups/``."""
 
 from django.urls import path
 
@@ -22,6 +22,18 @@ urlpatterns = [
         views.member_action,
         name="member_action",
     ),
+    path("<int:group_id>/sessions/new/", views.live_session_create, name="session_create"),
+    path(
+        "<int:group_id>/sessions/<int:session_id>/delete/",
+        views.live_session_delete,
+        name="session_delete",
+    ),
+    path(
+        "<int:group_id>/sessions/<int:session_id>/invite/",
+        views.live_session_invite,
+        name="session_invite",
+    ),
+    path("<int:group_id>/live/", views.live_console, name="console"),
     path("<int:group_id>/queue/", views.queue, name="queue"),
     path("<int:group_id>/forum/", views.forum, name="forum"),
     path("<int:group_id>/forum/new/", views.topic_new, name="topic_new"),

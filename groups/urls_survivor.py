@@ -1,4 +1,4 @@
-"""Survivors' forum pages, under the language prefix (``/en/groups/…``, ``/fr/groups/…``)."""
+"""Survivors' forum and group chat pages, under the language prefix (``/en/groups/…``)."""
 
 from django.urls import path
 
@@ -18,4 +18,8 @@ urlpatterns = [
     path("forum/p/<uuid:post_id>/edit/", views.post_edit, name="post_edit"),
     path("forum/p/<uuid:post_id>/delete/", views.post_delete, name="post_delete"),
     path("forum/p/<uuid:post_id>/report/", views.post_report, name="post_report"),
+    path("live/<uuid:link_id>/", views.live, name="live"),
+    path("live/<uuid:link_id>/room/", views.live_room, name="live_room"),
+    path("live/<uuid:link_id>/left/", views.live_left, name="live_left"),
+    path("live/invite/<str:token>/", views.live_invite, name="live_invite"),
 ]

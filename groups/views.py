@@ -1,7 +1,8 @@
-"""Survivors' forum pages: the invite page, signing in, and the forum of her group.
+"""Survivors' pages: the forum (invite page, signing in, her group's forum) and group chats.
 
-A member belongs to one group, so no page takes a group id: every read is
-scoped to the signed-in member's group. Every page extends
+A member belongs to one group, so no forum page takes a group id: every read
+is scoped to the signed-in member's group. A group chat's pages take its
+link's id, looked up in the host's organization only. Every page extends
 ``survivor/base.html`` (neutral title, quick exit) and is sent with
 ``Cache-Control: no-store``.
 """
@@ -17,9 +18,24 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from groups import selectors, services
-from groups.access import member_required, member_sign_in, member_sign_out, session_member
-from groups.forms import AgreementAcceptForm, JoinForm, ReplyForm, ReportForm, SignInForm, TopicForm
-from groups.models import GroupMember
+from groups.access import (
+    live_participant_ids,
+    live_participant_remember,
+    member_required,
+    member_sign_in,
+    member_sign_out,
+    session_member,
+)
+from groups.forms import (
+    AgreementAcceptForm,
+    JoinForm,
+    LiveArrivalForm,
+    ReplyForm,
+    ReportForm,
+    SignInForm,
+    TopicForm,
+)
+from groups.models import GroupMember, MeetingParticipant
 
 
 def _invite_invalid(request, error):
@@ -308,3 +324,137 @@ def post_report(request, post_id):
     return render(
         request, "groups/post_report.html", {"member": member, "post": post, "form": form}
     )
+
+
+# Group chats
+
+
+def _seat(request, group):
+    """Return the participant this browser session holds in the group's open meeting, or None."""
+    return selectors.participant_of_session(
+        organization=request.organization,
+        group=group,
+        participant_ids=live_participant_ids(request.session),
+    )
+
+
+def _arrival(request, group, invite=None, token=""):
+    """The page a group chat's link (or a session invite) opens: who it is for, and arriving.
+
+    Outside a sitting's time it shows when the next one is. A time-limited
+    group shows the form only to its approved members (signed in) and to
+    holders of an invite to this sitting.
+    """
+    organization = request.organization
+    now = timezone.now()
+    State = MeetingParticipant.State
+    seat = _seat(request, group)
+    if seat is not None and seat.state in (State.REFUSED, State.REMOVED):
+        return redirect("groups:live_left", link_id=group.link_id)
+    if invite is not None:
+        meeting = invite.meeting
+        sitting = selectors.Sitting(
+            session=meeting.session,
+            opens_at=meeting.opens_at,
+            starts_at=meeting.starts_at,
+            ends_at=meeting.ends_at,
+        )
+    else:
+        meeting = services.meeting_open(organization=organization, group=group, now=now)
+        sitting = selectors.sitting_next(organization=organization, group=group, now=now)
+    agreement = services.group_agreement_current(organization=organization)
+    context = {"group": group, "sitting": sitting, "state": "open"}
+    if meeting is None or not meeting.is_open_at(now) or agreement is None:
+        return render(request, "groups/live/arrive.html", {**context, "state": "closed"})
+    if seat is not None and seat.meeting_id == meeting.pk and seat.state != State.LEFT:
+        return redirect("groups:live_room", link_id=group.link_id)
+    member = session_member(request)
+    if member is not None and (
+        member.group_id != group.pk or member.state != GroupMember.State.APPROVED
+    ):
+        member = None
+    if group.ends_on is not None and invite is None and member is None:
+        return render(request, "groups/live/arrive.html", {**context, "state": "members_only"})
+    form = LiveArrivalForm(
+        request.POST or None,
+        initial={
+            "agreement_version": agreement.version,
+            "display_name": member.display_name if member else "",
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            seat = services.participant_arrive(
+                organization=organization,
+                group=group,
+                display_name=form.cleaned_data["display_name"],
+                agreement_version=form.cleaned_data["agreement_version"],
+                member=member,
+                invite_token=token,
+                known_participant_ids=live_participant_ids(request.session),
+            )
+        except services.InviteError as error:
+            return _invite_invalid(request, error)
+        except ValidationError as error:
+            if error.code in (State.REFUSED, State.REMOVED):
+                return redirect("groups:live_left", link_id=group.link_id)
+            if error.code in ("agreement", "closed", "members_only"):
+                messages.warning(request, error.messages[0])
+                return redirect(request.path)
+            form.add_error("display_name", error)
+        else:
+            live_participant_remember(request, seat)
+            return redirect("groups:live_room", link_id=group.link_id)
+    return render(
+        request,
+        "groups/live/arrive.html",
+        {
+            **context,
+            "form": form,
+            "agreement": agreement.body(get_language()),
+            "suggestions": []
+            if member
+            else selectors.display_name_suggestions(
+                organization=organization, language=get_language()
+            ),
+        },
+    )
+
+
+@never_cache
+def live(request, link_id):
+    return _arrival(
+        request, selectors.access_live_group(organization=request.organization, link_id=link_id)
+    )
+
+
+@never_cache
+def live_invite(request, token):
+    """A session invite: the arrival page of its sitting; its token stays in the address."""
+    try:
+        invite = services.session_invite_check(organization=request.organization, token=token)
+    except services.InviteError as error:
+        return _invite_invalid(request, error)
+    return _arrival(request, invite.meeting.group, invite=invite, token=token)
+
+
+@never_cache
+def live_room(request, link_id):
+    """The room: the waiting room first, then the conversation, over one WebSocket."""
+    group = selectors.access_live_group(organization=request.organization, link_id=link_id)
+    seat = _seat(request, group)
+    if seat is None:
+        return redirect("groups:live", link_id=group.link_id)
+    if seat.state in (MeetingParticipant.State.REFUSED, MeetingParticipant.State.REMOVED):
+        return redirect("groups:live_left", link_id=group.link_id)
+    return render(request, "groups/live/room.html", {"group": group, "participant": seat})
+
+
+@never_cache
+def live_left(request, link_id):
+    """Where a participant's page goes when the room is over for her: it says why, nothing more."""
+    group = selectors.access_live_group(organization=request.organization, link_id=link_id)
+    seat = _seat(request, group)
+    State = MeetingParticipant.State
+    reason = seat.state if seat and seat.state in (State.REFUSED, State.REMOVED, State.LEFT) else ""
+    return render(request, "groups/live/left.html", {"group": group, "reason": reason})

@@ -1,4 +1,5 @@
-"""Moderators' pages: groups, the group agreement, invite links, requests, members, posts."""
+"""Moderators' pages: groups, the group agreement, invite links, requests, members, posts,
+and group chats' sessions, session invites, attendance and the facilitator's console."""
 
 from django.conf import settings
 from django.contrib import messages
@@ -14,7 +15,16 @@ from django.views.decorators.http import require_POST
 from accounts.access import staff_required
 from accounts.models import Role
 from groups import selectors, services
-from groups.forms import AgreementForm, InviteForm, ReplyForm, SupportGroupForm, TopicForm
+from groups.forms import (
+    AgreementForm,
+    GroupSessionForm,
+    InviteForm,
+    LiveGroupForm,
+    ReplyForm,
+    SessionInviteForm,
+    SupportGroupForm,
+    TopicForm,
+)
 from groups.models import GroupMember
 from policies.models import ConsentDocument
 from policies.services import consent_document_publish
@@ -66,27 +76,33 @@ def group_list(request):
 @never_cache
 @moderator_required
 def group_create(request):
-    form = SupportGroupForm(request.POST or None)
+    """Create a forum, or a group chat with ``?kind=live``."""
+    live = request.GET.get("kind") == "live"
+    form = (LiveGroupForm if live else SupportGroupForm)(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        group = services.support_group_create(
-            organization=request.organization, actor=request.user, **form.cleaned_data
-        )
+        create = services.live_group_create if live else services.support_group_create
+        group = create(organization=request.organization, actor=request.user, **form.cleaned_data)
         return redirect("groups_staff:group", group_id=group.pk)
-    return render(request, "groups/staff/group_form.html", {"form": form})
+    return render(request, "groups/staff/group_form.html", {"form": form, "live": live})
 
 
 @never_cache
 @moderator_required
 def group_edit(request, group_id):
     group = _group(request, group_id)
-    form = SupportGroupForm(request.POST or None, instance=group)
+    form_class = LiveGroupForm if group.is_live else SupportGroupForm
+    form = form_class(request.POST or None, instance=group)
     if request.method == "POST" and form.is_valid():
         services.support_group_update(
             organization=request.organization, actor=request.user, group=group, **form.cleaned_data
         )
         messages.success(request, _("Saved."))
         return redirect("groups_staff:group", group_id=group.pk)
-    return render(request, "groups/staff/group_form.html", {"form": form, "group": group})
+    return render(
+        request,
+        "groups/staff/group_form.html",
+        {"form": form, "group": group, "live": group.is_live},
+    )
 
 
 @never_cache
@@ -115,20 +131,44 @@ def _languages(organization):
     return [(code, names[code]) for code in offered if code in names]
 
 
-def _invite_link(request, token, language):
+def _invite_link(request, token, language, name="groups:join"):
     with translation.override(language):
-        path = reverse("groups:join", kwargs={"token": token})
+        path = reverse(name, kwargs={"token": token})
     return request.build_absolute_uri(path)
+
+
+def _live_context(request, group, session_form=None, new_session_link=None):
+    """What a group chat's page shows besides members: its link, sessions and attendance."""
+    organization = request.organization
+    links = []
+    for code, name in _languages(organization):
+        with translation.override(code):
+            path = reverse("groups:live", kwargs={"link_id": group.link_id})
+        links.append((name, request.build_absolute_uri(path)))
+    return {
+        "links": links,
+        "sessions": selectors.group_session_list(organization=organization, group=group),
+        "session_form": session_form or GroupSessionForm(),
+        "session_invite_form": SessionInviteForm(languages=_languages(organization)),
+        "new_session_link": new_session_link,
+        "languages": _languages(organization),
+        "next_sitting": selectors.sitting_next(
+            organization=organization, group=group, now=timezone.now()
+        ),
+        "attendance": selectors.meeting_attendance_list(organization=organization, group=group),
+    }
 
 
 @never_cache
 @moderator_required
 def group_detail(request, group_id):
-    """A group's requests, members and invite links; a new invite link is shown here once."""
+    """A group's requests, members and invite links; a new invite link is shown here once.
+
+    A group chat's page also has its link, its sessions and its attendance.
+    """
     organization = request.organization
     group = _group(request, group_id)
-    languages = _languages(organization)
-    form = InviteForm(request.POST or None, languages=languages)
+    form = InviteForm(request.POST or None, languages=_languages(organization))
     new_link = None
     if request.method == "POST" and form.is_valid():
         try:
@@ -143,7 +183,12 @@ def group_detail(request, group_id):
             form.add_error(None, error)
         else:
             new_link = _invite_link(request, token, form.cleaned_data["language"])
-            form = InviteForm(languages=languages)
+            form = None
+    return _group_page(request, group, form=form, new_link=new_link)
+
+
+def _group_page(request, group, form=None, new_link=None, **live):
+    organization = request.organization
     State = GroupMember.State
     return render(
         request,
@@ -160,9 +205,101 @@ def group_detail(request, group_id):
                 states=[State.APPROVED, State.SUSPENDED, State.REMOVED, State.REFUSED],
             ),
             "invites": selectors.group_invite_list(organization=organization, group=group)[:50],
-            "form": form,
+            "form": form or InviteForm(languages=_languages(organization)),
             "new_link": new_link,
             "now": timezone.now(),
+            **(_live_context(request, group, **live) if group.is_live else {}),
+        },
+    )
+
+
+def _live_group(request, group_id):
+    group = _group(request, group_id)
+    if not group.is_live:
+        raise Http404
+    return group
+
+
+@require_POST
+@moderator_required
+def live_session_create(request, group_id):
+    group = _live_group(request, group_id)
+    form = GroupSessionForm(request.POST)
+    if form.is_valid():
+        try:
+            services.group_session_create(
+                organization=request.organization,
+                actor=request.user,
+                group=group,
+                **form.cleaned_data,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+    if form.errors:
+        return _group_page(request, group, session_form=form)
+    messages.success(request, _("The session is scheduled."))
+    return redirect("groups_staff:group", group_id=group.pk)
+
+
+@require_POST
+@moderator_required
+def live_session_delete(request, group_id, session_id):
+    group = _live_group(request, group_id)
+    session = selectors.access_group_session(
+        organization=request.organization, group=group, session_id=session_id
+    )
+    services.group_session_delete(
+        organization=request.organization, actor=request.user, session=session
+    )
+    return redirect("groups_staff:group", group_id=group.pk)
+
+
+@never_cache
+@require_POST
+@moderator_required
+def live_session_invite(request, group_id, session_id):
+    """Make an invite to the session's next sitting; its link is shown once, on this page."""
+    group = _live_group(request, group_id)
+    session = selectors.access_group_session(
+        organization=request.organization, group=group, session_id=session_id
+    )
+    form = SessionInviteForm(request.POST, languages=_languages(request.organization))
+    if form.is_valid():
+        try:
+            invite, token = services.session_invite_create(
+                organization=request.organization,
+                actor=request.user,
+                session=session,
+                max_uses=form.cleaned_data["max_uses"],
+            )
+        except ValidationError as error:
+            messages.error(request, error.messages[0])
+        else:
+            link = _invite_link(
+                request, token, form.cleaned_data["language"], name="groups:live_invite"
+            )
+            return _group_page(request, group, new_session_link=(invite.meeting, link))
+    else:
+        messages.error(request, next(iter(form.errors.values()))[0])
+    return redirect("groups_staff:group", group_id=group.pk)
+
+
+@never_cache
+@moderator_required
+def live_console(request, group_id):
+    """The facilitator's console of the sitting open now; otherwise, when the next one opens."""
+    group = _live_group(request, group_id)
+    organization = request.organization
+    meeting = services.meeting_open(organization=organization, group=group)
+    return render(
+        request,
+        "groups/staff/live_console.html",
+        {
+            "group": group,
+            "meeting": meeting,
+            "sitting": selectors.sitting_next(
+                organization=organization, group=group, now=timezone.now()
+            ),
         },
     )
 

@@ -3,13 +3,64 @@
 A frame that is not a JSON object, or is larger than ``MAX_FRAME_BYTES``,
 gets an error frame and is otherwise ignored: the connection stays open and
 nothing already sent is lost.
+
+``ActionConsumer`` adds what the chat consumers (crisis chat and group
+chats) share: frames dispatched by type to ``act_<action>`` methods, refusals
+sent as error frames in the socket's language, and a per-process bound on
+frames being handled at once, past which a frame is refused out loud
+("overloaded") rather than queued without end.
 """
 
 import json
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 MAX_FRAME_BYTES = 16 * 1024
+
+
+def db(function):
+    """Run ORM work on the thread pool: chats must not queue behind one another's queries."""
+    return database_sync_to_async(function, thread_sensitive=False)
+
+
+class ActionError(Exception):
+    """An action that cannot happen; ``code`` is for programs, ``message`` for people.
+
+    Subclasses add their own codes to ``MESSAGES``.
+    """
+
+    MESSAGES = {
+        "malformed": _("That request was not understood."),
+        "overloaded": _("We are very busy. Your message will be sent again in a moment."),
+    }
+
+    def __init__(self, code):
+        super().__init__(code)
+        self.code = code
+
+    @property
+    def message(self):
+        return str(self.MESSAGES[self.code])
+
+
+def frame_text(content, key, max_length):
+    """Return the string ``content[key]``; ActionError("malformed") if absent or too long."""
+    value = content.get(key)
+    if not isinstance(value, str) or len(value) > max_length:
+        raise ActionError("malformed")
+    return value
+
+
+def frame_count(content, key):
+    """Return the non-negative integer ``content[key]`` (0 when absent)."""
+    value = content.get(key, 0)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ActionError("malformed")
+    return value
 
 
 class JsonObjectConsumer(AsyncJsonWebsocketConsumer):
@@ -29,3 +80,32 @@ class JsonObjectConsumer(AsyncJsonWebsocketConsumer):
 
     async def send_error(self, code, **details):
         await self.send_json({"type": "error", "error": code, **details})
+
+
+class ActionConsumer(JsonObjectConsumer):
+    # Frame type -> method; methods are named act_<action>.
+    actions = {}
+    language = "en"
+    # Frames being handled in this process, by every socket of every chat.
+    handling = 0
+
+    async def receive_json(self, content, **kwargs):
+        action = self.actions.get(content["type"])
+        if action is None:
+            await self.send_error("unknown_type")
+            return
+        if ActionConsumer.handling >= settings.CHAT_MAX_FRAMES_IN_FLIGHT:
+            client_id = content.get("client_id")
+            await self.send_action_error(ActionError("overloaded"), client_id=client_id)
+            return
+        ActionConsumer.handling += 1
+        try:
+            await getattr(self, action)(content)
+        except ActionError as error:
+            await self.send_action_error(error)
+        finally:
+            ActionConsumer.handling -= 1
+
+    async def send_action_error(self, error, **details):
+        with translation.override(self.language):
+            await self.send_error(error.code, message=error.message, **details)

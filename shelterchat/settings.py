@@ -213,6 +213,7 @@ RETENTION_MAXIMUM_DAYS = {
     "forum_posts": env.int("RETENTION_MAX_FORUM_POSTS_DAYS", default=365),
     "forum_groups_ended": env.int("RETENTION_MAX_FORUM_GROUPS_ENDED_DAYS", default=365),
     "forum_members_ended": env.int("RETENTION_MAX_FORUM_MEMBERS_ENDED_DAYS", default=90),
+    "group_chat_attendance": env.int("RETENTION_MAX_GROUP_CHAT_ATTENDANCE_DAYS", default=365),
 }
 RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=1000)
 

@@ -73,6 +73,7 @@ def tenant_rows_create(organization):
             organization=organization, post=post, reporter=member, reason="other"
         )
         _chat_rows(organization, admin)
+        _group_chat_rows(organization, admin)
 
 
 def _chat_rows(organization, worker):
@@ -130,4 +131,49 @@ def _chat_rows(organization, worker):
     Case.objects.create(organization=organization, reference=f"R{organization.pk}")
     VisitorBlock.objects.create(
         organization=organization, token_hash=f"{organization.pk}" * 8, blocked_until=timezone.now()
+    )
+
+
+def _group_chat_rows(organization, facilitator):
+    """Rows of every group chat table: a group, a session, a sitting with its key, an invite,
+    a participant and a message."""
+    from django.utils import timezone
+
+    from groups.models import MeetingMessage, MeetingParticipant
+    from groups.services import group_session_create, live_group_create, session_invite_create
+
+    group = live_group_create(
+        organization=organization,
+        actor=facilitator,
+        name="Evening circle",
+        purpose="Peer support",
+        facilitation="A facilitator lets people in.",
+    )
+    session = group_session_create(
+        organization=organization,
+        actor=facilitator,
+        group=group,
+        first_day=timezone.localdate(timezone=organization.tz) + datetime.timedelta(days=1),
+        starts_at=datetime.time(19),
+        ends_at=datetime.time(20),
+        weekly=True,
+    )
+    invite, _token = session_invite_create(
+        organization=organization, actor=facilitator, session=session, max_uses=1
+    )
+    participant = MeetingParticipant.objects.create(
+        organization=organization,
+        meeting=invite.meeting,
+        display_name="Brave Lark",
+        arrived_at=timezone.now(),
+    )
+    MeetingMessage.objects.create(
+        organization=organization,
+        meeting=invite.meeting,
+        seq=1,
+        kind=MeetingMessage.Kind.MESSAGE,
+        sender=f"p{participant.pk}",
+        participant=participant,
+        client_id="row",
+        ciphertext=b"row",
     )
