@@ -77,13 +77,13 @@ class ChatSocket:
     def check_order(self, frame):
         raise NotImplementedError
 
-    async def receive(self, timeout=3):
+    async def receive(self, timeout=10):
         frame = await self.socket.receive_json_from(timeout=timeout)
         if frame.get("type") == "message":
             self.check_order(frame)
         return frame
 
-    async def receive_until(self, frame_type, timeout=3, **match):
+    async def receive_until(self, frame_type, timeout=10, **match):
         while True:
             frame = await self.receive(timeout)
             if frame["type"] == frame_type and all(frame.get(k) == v for k, v in match.items()):
