@@ -18,9 +18,10 @@ from django.utils import timezone
 
 from conversations.handovers import _live
 from conversations.models import Case, Conversation
-from conversations.services import ChatError, _broadcast, conversation_group
+from conversations.services import ChatError, conversation_group
 from policies.crypto import keyed_digest
 from policies.services import audit_record
+from shelterchat.events import broadcast_after_commit
 
 MAX_FAILED_ATTEMPTS = 3
 LOCK_MINUTES = 30
@@ -89,7 +90,7 @@ def safe_word_digests(*, conversation):
 
 
 def _event(conversation, **fields):
-    _broadcast(
+    broadcast_after_commit(
         conversation_group(conversation),
         {"type": "conversation.casework", "conversation": conversation.public_id.hex, **fields},
     )

@@ -19,7 +19,6 @@ from accounts.selectors import membership_get
 from conversations.models import Conversation, InterpreterState, Message, Shift
 from conversations.services import (
     ChatError,
-    _broadcast,
     conversation_group,
     interpreters_group,
     may_take_new_chats,
@@ -29,6 +28,7 @@ from conversations.services import (
     supervisors_group,
 )
 from policies.services import audit_record
+from shelterchat.events import broadcast_after_commit
 
 CHAT_ROLES = (Role.SUPPORT_WORKER, Role.SUPERVISOR)
 
@@ -65,7 +65,7 @@ def notice_post(conversation, text_by_language):
 
 
 def _overview_changed(organization):
-    _broadcast(supervisors_group(organization), {"type": "overview.changed"})
+    broadcast_after_commit(supervisors_group(organization), {"type": "overview.changed"})
 
 
 def colleagues_on_shift(*, organization, exclude, now=None):
@@ -128,14 +128,14 @@ def _hand_over(conversation, actor, new_worker, action):
     audit_record(organization=organization, actor=actor, action=action, target=conversation)
     if new_worker:
         notice_post(conversation, lambda: _("You are now talking with someone new."))
-        _broadcast(
+        broadcast_after_commit(
             personal_group(organization, new_worker.pk),
             {"type": "conversation.assigned", "conversation": conversation.public_id.hex},
         )
     else:
         notice_post(conversation, lambda: _("Please wait: someone new will be with you soon."))
-        _broadcast(queue_group(organization), {"type": "queue.changed"})
-    _broadcast(
+        broadcast_after_commit(queue_group(organization), {"type": "queue.changed"})
+    broadcast_after_commit(
         conversation_group(conversation),
         {
             "type": "conversation.transferred",
@@ -155,7 +155,7 @@ def conversation_escalate(*, organization, actor, public_id, now=None):
     audit_record(
         organization=organization, actor=actor, action="conversation.escalate", target=conversation
     )
-    _broadcast(
+    broadcast_after_commit(
         supervisors_group(organization),
         {"type": "conversation.escalated", "conversation": conversation.public_id.hex},
     )
@@ -201,7 +201,7 @@ def conversation_take_over(*, organization, supervisor, public_id):
 
 
 def _interpreter_event(conversation):
-    _broadcast(
+    broadcast_after_commit(
         conversation_group(conversation),
         {
             "type": "conversation.interpreter",
@@ -251,7 +251,7 @@ def interpreter_answer(*, conversation, agree):
         conversation.save(update_fields=["interpreter_state"])
         _interpreter_event(conversation)
         if agree:
-            _broadcast(
+            broadcast_after_commit(
                 interpreters_group(conversation.organization), {"type": "interpreter.needed"}
             )
     return conversation
@@ -288,7 +288,7 @@ def interpreter_join(*, organization, interpreter, public_id):
         )
         notice_post(conversation, lambda: _("An interpreter has joined the chat."))
         _interpreter_event(conversation)
-        _broadcast(interpreters_group(organization), {"type": "interpreter.needed"})
+        broadcast_after_commit(interpreters_group(organization), {"type": "interpreter.needed"})
     return conversation
 
 

@@ -15,8 +15,6 @@ import datetime
 import hashlib
 import secrets
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.core import signing
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
@@ -41,6 +39,7 @@ from policies.models import ConsentDocument
 from policies.selectors import consent_document_current
 from policies.services import audit_record, consent_record
 from shelterchat.consumers import ActionError
+from shelterchat.events import broadcast_after_commit
 
 MAX_MESSAGE_CHARS = 2000
 ADMISSION_MAX_AGE = 3600
@@ -92,12 +91,6 @@ def supervisors_group(organization):
 
 def interpreters_group(organization):
     return f"interpreters.{organization.pk}"
-
-
-def _broadcast(group, event):
-    """Send ``event`` to ``group`` once the current transaction commits."""
-    layer = get_channel_layer()
-    transaction.on_commit(lambda: async_to_sync(layer.group_send)(group, event))
 
 
 def conversation_key(conversation):
@@ -193,7 +186,7 @@ def conversation_start(
     ConversationKey.objects.create(
         organization=organization, conversation=conversation, key_id=key_id, wrapped=wrapped
     )
-    _broadcast(queue_group(organization), {"type": "queue.changed"})
+    broadcast_after_commit(queue_group(organization), {"type": "queue.changed"})
     return conversation, token
 
 
@@ -220,7 +213,7 @@ def survivor_presence_set(*, conversation, connected, now=None):
     else:
         rows.update(survivor_sockets=F("survivor_sockets") - 1)
         rows.filter(survivor_sockets__lte=0).update(survivor_sockets=0, survivor_left_at=now)
-    _broadcast(
+    broadcast_after_commit(
         conversation_group(conversation),
         {
             "type": "conversation.presence",
@@ -317,7 +310,7 @@ def _message_store(*, conversation, sender, client_id, text, worker, key, now):
         client_id=client_id,
         ciphertext=ciphertext,
     )
-    _broadcast(
+    broadcast_after_commit(
         conversation_group(conversation),
         {
             "type": "conversation.message",
@@ -359,7 +352,7 @@ def shift_start(*, organization, worker, ends_at):
     shift_leave(organization=organization, worker=worker)
     shift = Shift.objects.create(organization=organization, worker=worker, ends_at=ends_at)
     audit_record(organization=organization, actor=worker, action="shift.start", target=shift)
-    _broadcast(queue_group(organization), {"type": "queue.changed"})
+    broadcast_after_commit(queue_group(organization), {"type": "queue.changed"})
     return shift
 
 
@@ -418,12 +411,12 @@ def conversation_accept(*, organization, worker, public_id, now=None):
             action="conversation.accept",
             target=conversation,
         )
-        _broadcast(
+        broadcast_after_commit(
             conversation_group(conversation),
             {"type": "conversation.accepted", "conversation": conversation.public_id.hex},
         )
-        _broadcast(queue_group(organization), {"type": "queue.changed"})
-        _broadcast(supervisors_group(organization), {"type": "overview.changed"})
+        broadcast_after_commit(queue_group(organization), {"type": "queue.changed"})
+        broadcast_after_commit(supervisors_group(organization), {"type": "overview.changed"})
         opening = (
             organization.chat_opening_message_fr
             if conversation.language == "fr"
@@ -470,7 +463,7 @@ def conversation_end(*, conversation, outcome, actor=None, now=None, block_token
                 action="conversation.end",
                 target=locked,
             )
-        _broadcast(
+        broadcast_after_commit(
             conversation_group(locked),
             {
                 "type": "conversation.ended",
@@ -480,8 +473,8 @@ def conversation_end(*, conversation, outcome, actor=None, now=None, block_token
             },
         )
         if was_waiting:
-            _broadcast(queue_group(locked.organization), {"type": "queue.changed"})
-        _broadcast(supervisors_group(locked.organization), {"type": "overview.changed"})
+            broadcast_after_commit(queue_group(locked.organization), {"type": "queue.changed"})
+        broadcast_after_commit(supervisors_group(locked.organization), {"type": "overview.changed"})
     return True
 
 
@@ -552,7 +545,7 @@ def conversation_sweep(*, organization, now=None):
                 survivor_seen_at=conversation.survivor_seen_at,
             ).update(silence_warned_at=now)
             if updated:
-                _broadcast(
+                broadcast_after_commit(
                     conversation_group(conversation),
                     {
                         "type": "conversation.silence",

@@ -57,6 +57,7 @@ from policies.pseudonyms import validate_display_name
 from policies.selectors import consent_document_current
 from policies.services import audit_record, consent_record
 from shelterchat.consumers import ActionError
+from shelterchat.events import broadcast_after_commit
 
 SIGN_IN_ATTEMPTS = 5
 SIGN_IN_LOCK_MINUTES = 15
@@ -600,12 +601,6 @@ def participant_group(meeting, participant_id):
     return f"live.{meeting.public_id.hex}.p{participant_id}"
 
 
-def _broadcast(group, event):
-    """Send ``event`` to ``group`` once the current transaction commits."""
-    layer = get_channel_layer()
-    transaction.on_commit(lambda: async_to_sync(layer.group_send)(group, event))
-
-
 def _broadcast_people(meeting):
     """Tell the room who is in it, and facilitators who waits, once the transaction commits.
 
@@ -758,8 +753,8 @@ def meeting_end(*, meeting, outcome, actor=None, now=None):
                 organization=locked.organization, actor=actor, action="live.end", target=locked
             )
         event = {"type": "live.ended", "meeting": locked.public_id.hex}
-        _broadcast(meeting_group(locked), event)
-        _broadcast(meeting_lobby_group(locked), event)
+        broadcast_after_commit(meeting_group(locked), event)
+        broadcast_after_commit(meeting_lobby_group(locked), event)
     return True
 
 
@@ -1050,7 +1045,7 @@ def participant_admit(*, organization, actor, participant, now=None):
             seat.save(update_fields=["admitted_at", "first_seq"])
             meeting.participant_count += 1
             meeting.save(update_fields=["participant_count"])
-        _broadcast(participant_group(meeting, seat.pk), {"type": "live.admitted"})
+        broadcast_after_commit(participant_group(meeting, seat.pk), {"type": "live.admitted"})
     return seat
 
 
@@ -1065,7 +1060,7 @@ def participant_refuse(*, organization, actor, participant):
         action="refuse",
         state=State.REFUSED,
     )
-    _broadcast(participant_group(meeting, seat.pk), {"type": "live.refused"})
+    broadcast_after_commit(participant_group(meeting, seat.pk), {"type": "live.refused"})
     return seat
 
 
@@ -1080,7 +1075,7 @@ def participant_remove(*, organization, actor, participant):
         action="remove",
         state=State.REMOVED,
     )
-    _broadcast(participant_group(meeting, seat.pk), {"type": "live.removed"})
+    broadcast_after_commit(participant_group(meeting, seat.pk), {"type": "live.removed"})
     return seat
 
 
@@ -1095,7 +1090,9 @@ def participant_mute(*, organization, actor, participant, muted):
         action="mute" if muted else "unmute",
         muted=muted,
     )
-    _broadcast(participant_group(meeting, seat.pk), {"type": "live.muted", "muted": muted})
+    broadcast_after_commit(
+        participant_group(meeting, seat.pk), {"type": "live.muted", "muted": muted}
+    )
     return seat
 
 
@@ -1110,7 +1107,7 @@ def participant_leave(*, participant):
         action="leave",
         state=State.LEFT,
     )
-    _broadcast(participant_group(meeting, seat.pk), {"type": "live.left"})
+    broadcast_after_commit(participant_group(meeting, seat.pk), {"type": "live.left"})
     return seat
 
 
@@ -1148,7 +1145,7 @@ def _seq_take(meeting, now):
 
 
 def _entry_broadcast(meeting, entry, name):
-    _broadcast(
+    broadcast_after_commit(
         meeting_group(meeting),
         {
             "type": "live.entry",
