@@ -96,11 +96,6 @@ if REDIS_URL:
                     {
                         "address": REDIS_URL,
                         "max_connections": env.int("REDIS_MAX_CONNECTIONS", default=500),
-                        # Longer than the layer's 5-second blocking read: redis-py's
-                        # own default (also 5 s) makes idle consumers time out and
-                        # close their sockets.
-                        "socket_timeout": 30,
-                        "socket_connect_timeout": 5,
                     }
                 ],
                 "prefix": env.str("REDIS_PREFIX", default="shelterchat"),
