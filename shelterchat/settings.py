@@ -96,6 +96,14 @@ if REDIS_URL:
                     {
                         "address": REDIS_URL,
                         "max_connections": env.int("REDIS_MAX_CONNECTIONS", default=500),
+                        # No read or write timeout. redis-py's default (5 s) equals the
+                        # layer's 5-second blocking read, so idle consumers time out
+                        # and close; and its write timeout goes through wait_for, which
+                        # on Python 3.11 can swallow a cancellation and leave a closed
+                        # consumer's receive loop running. Keepalive finds dead peers.
+                        "socket_timeout": None,
+                        "socket_connect_timeout": 5,
+                        "socket_keepalive": True,
                     }
                 ],
                 "prefix": env.str("REDIS_PREFIX", default="shelterchat"),

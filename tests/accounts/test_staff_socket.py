@@ -1,3 +1,5 @@
+import asyncio
+
 import pytest
 from asgiref.sync import sync_to_async
 
@@ -101,3 +103,15 @@ async def test_disabling_membership_closes_open_socket(organization, org_admin, 
     await sync_to_async(disable)()
     closed = await socket.receive_output(timeout=3)
     assert closed == {"type": "websocket.close", "code": 4403}
+
+
+async def test_idle_socket_outlives_the_layers_blocking_read(organization, worker):
+    """A socket idle past the channel layer's 5-second blocking read is still open."""
+    client = await sync_to_async(client_for)(organization, worker)
+    socket = communicator(organization, "/ws/staff/", client)
+    await socket.connect()
+    await socket.receive_json_from()
+    await asyncio.sleep(7)
+    await socket.send_json_to({"type": "ping"})
+    assert await socket.receive_json_from(timeout=3) == {"type": "pong"}
+    await socket.disconnect()
