@@ -21,6 +21,7 @@ from shelterchat.consumers import (
     MAX_FRAME_BYTES,
     ActionConsumer,
     ActionError,
+    CoalescedRefresh,
     db,
     frame_count,
     frame_text,
@@ -121,6 +122,7 @@ class SurvivorChatConsumer(RelayingConsumer):
 
     async def connect(self):
         self.organization = self.scope["organization"]
+        self.state_refresh = CoalescedRefresh(self.send_state)
         await super().connect()
 
     async def receive_json(self, content, **kwargs):
@@ -172,6 +174,8 @@ class SurvivorChatConsumer(RelayingConsumer):
 
     async def send_state(self):
         """Tell her where her chat stands, when that changed since she was last told."""
+        if self.conversation is None:
+            return
         conversation = await db(selectors.conversation_refresh)(conversation=self.conversation)
         if conversation.state == Conversation.State.WAITING:
             await self.channel_layer.group_add(
@@ -234,7 +238,7 @@ class SurvivorChatConsumer(RelayingConsumer):
         await self.send_json({"type": "code_word_done", "purpose": purpose})
 
     async def conversation_transferred(self, event):
-        await self.send_state()
+        await self.state_refresh.now()
 
     async def conversation_interpreter(self, event):
         if event["state"] == "requested":
@@ -250,6 +254,7 @@ class SurvivorChatConsumer(RelayingConsumer):
             await self.send_json({"type": "code_word_prompt", "purpose": "verify"})
 
     async def disconnect(self, code):
+        self.state_refresh.cancel()
         if self.conversation is not None:
             with contextlib.suppress(Conversation.DoesNotExist):
                 await db(services.survivor_presence_set)(
@@ -262,11 +267,10 @@ class SurvivorChatConsumer(RelayingConsumer):
             await self.unfollow(conversation_id)
 
     async def queue_changed(self, event):
-        if self.conversation is not None:
-            await self.send_state()
+        self.state_refresh.request()
 
     async def conversation_accepted(self, event):
-        await self.send_state()
+        await self.state_refresh.now()
 
     async def conversation_presence(self, event):
         pass
@@ -283,6 +287,7 @@ class SurvivorChatConsumer(RelayingConsumer):
             frame["block"] = event["block_token"]
         await self.send_json(frame)
         self.conversation = None
+        self.state_refresh.cancel()
         await self.close()
 
 
@@ -328,6 +333,7 @@ class StaffChatConsumer(RelayingConsumer):
             await self.close(code=CLOSE_NOT_ALLOWED)
             return
         self.roles = set(membership.roles)
+        self.queue_refresh = CoalescedRefresh(self.send_queue)
         self.observing = set()
         self.safe_digests = {}
         await super().connect()
@@ -361,6 +367,9 @@ class StaffChatConsumer(RelayingConsumer):
         sweeper = getattr(self, "sweeper", None)
         if sweeper is not None:
             sweeper.cancel()
+        queue_refresh = getattr(self, "queue_refresh", None)
+        if queue_refresh is not None:
+            queue_refresh.cancel()
         for group in getattr(self, "groups_joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
         for conversation_id in list(getattr(self, "conversations", {})):
@@ -570,7 +579,7 @@ class StaffChatConsumer(RelayingConsumer):
     # Events.
 
     async def queue_changed(self, event):
-        await self.send_queue()
+        self.queue_refresh.request()
 
     async def overview_changed(self, event):
         overview = await db(handovers.overview_list)(organization=self.organization)

@@ -11,6 +11,7 @@ frames being handled at once, past which a frame is refused out loud
 ("overloaded") rather than queued without end.
 """
 
+import asyncio
 import json
 
 from channels.db import database_sync_to_async
@@ -25,6 +26,45 @@ MAX_FRAME_BYTES = 16 * 1024
 def db(function):
     """Run ORM work on the thread pool: chats must not queue behind one another's queries."""
     return database_sync_to_async(function, thread_sensitive=False)
+
+
+class CoalescedRefresh:
+    """Run ``refresh`` in the background; requests made while it runs collapse into one more run.
+
+    Queue changes come in bursts (a busy evening, a shift change), and each
+    one would otherwise make every console and every waiting survivor re-read
+    the queue. Runs never overlap, and a run always follows the last request,
+    so the last frame sent reflects the last change.
+    """
+
+    def __init__(self, refresh):
+        self.refresh = refresh
+        self.task = None
+        self.again = False
+
+    def request(self):
+        if self.task is not None and not self.task.done():
+            self.again = True
+            return
+        self.task = asyncio.create_task(self._run())
+
+    async def now(self):
+        """Refresh before returning, in order with what the consumer sends next."""
+        if self.task is not None and not self.task.done():
+            self.again = True
+            await self.task
+        else:
+            await self.refresh()
+
+    async def _run(self):
+        self.again = True
+        while self.again:
+            self.again = False
+            await self.refresh()
+
+    def cancel(self):
+        if self.task is not None:
+            self.task.cancel()
 
 
 class ActionError(Exception):

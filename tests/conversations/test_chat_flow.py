@@ -320,3 +320,21 @@ async def test_closed_outside_hours(organization):
     await _db(organization, hours_elsewhere)
     survivor = await Survivor(organization).open()
     assert (await survivor.start())["error"] == "closed"
+
+
+async def test_burst_of_chats_leaves_every_screen_with_the_final_queue(chat_organization):
+    """Refreshes coalesce under a burst; the last frame each side gets is the true state."""
+    organization = chat_organization
+    user = await sync_to_async(on_shift)(organization)
+    worker = await Worker(organization, user).open()
+    await worker.receive_until("queue")
+    survivors = [await Survivor(organization).open() for _ in range(8)]
+    await asyncio.gather(*(survivor.start() for survivor in survivors))
+
+    queue_frames = [f for f in await worker.drain(seconds=1.5) if f["type"] == "queue"]
+    assert len(queue_frames[-1]["conversations"]) == 8
+    positions = []
+    for survivor in survivors:
+        waiting = [f for f in await survivor.drain(seconds=0.2) if f["type"] == "waiting"]
+        positions.append(waiting[-1]["position"])
+    assert sorted(positions) == list(range(1, 9))
