@@ -53,7 +53,7 @@ def prepare(pair_count):
             "-U",
             "postgres",
             "-c",
-            f"DROP DATABASE IF EXISTS {DATABASE}",
+            f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)",
             "-c",
             f"CREATE DATABASE {DATABASE}",
             "-c",
@@ -255,6 +255,7 @@ async def chat_phase(port, cookies, ticket, pair_count, rate, seconds, process):
                 )
             )
 
+    print(f"measuring crisis chat for {seconds} s", file=sys.stderr, flush=True)
     process.mark()
     await offer(pairs, rate, seconds, meter, send)
     await asyncio.sleep(3)
@@ -286,6 +287,7 @@ async def baseline_phase(port, pair_count, rate, seconds, process):
             json.dumps({"type": "message", "text": f"m:{sender}:{message_id}"})
         )
 
+    print(f"measuring the bare relay for {seconds} s", file=sys.stderr, flush=True)
     process.mark()
     await offer(ends, rate, seconds, meter, send)
     await asyncio.sleep(3)

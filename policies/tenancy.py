@@ -59,13 +59,23 @@ def _tenant_wrapper(execute, sql, params, many, context):
     wanted = _current.get()
     # In a failed transaction only a rollback can run; it needs no tenant.
     failed = connection.connection.info.transaction_status == TransactionStatus.INERROR
-    if not failed and getattr(connection, "tenant_setting", None) != wanted:
-        is_local = connection.in_atomic_block
-        _set_tenant(connection, wanted, is_local)
-        # A transaction-local value ends with the transaction: remember only
-        # session-level ones.
-        connection.tenant_setting = None if is_local else wanted
+    if not failed and _in_effect(connection) != wanted:
+        if connection.in_atomic_block:
+            _set_tenant(connection, wanted, is_local=True)
+            # Forgotten by the backend when the transaction or savepoint ends.
+            connection.tenant_local = wanted
+        else:
+            _set_tenant(connection, wanted, is_local=False)
+            connection.tenant_setting = wanted
     return execute(sql, params, many, context)
+
+
+def _in_effect(connection):
+    """The organization the connection's next query runs as."""
+    local = getattr(connection, "tenant_local", None)
+    if connection.in_atomic_block and local is not None:
+        return local
+    return getattr(connection, "tenant_setting", None)
 
 
 def _set_tenant(connection, wanted, is_local):
@@ -98,6 +108,7 @@ def _install_wrapper(sender, connection, **kwargs):
     if connection.vendor != "postgresql":
         return
     connection.tenant_setting = None
+    connection.tenant_local = None
     if _tenant_wrapper not in connection.execute_wrappers:
         connection.execute_wrappers.append(_tenant_wrapper)
     app_role = settings.DATABASE_APP_ROLE

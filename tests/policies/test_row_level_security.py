@@ -202,3 +202,45 @@ async def test_consumer_thread_pool_never_mixes_organizations(organization, othe
         return await visible_actions()
 
     assert await asyncio.create_task(no_tenant()) == (set(), 0)
+
+
+def _setting():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('app.organization_id', true)")
+        return cursor.fetchone()[0]
+
+
+class Refused(Exception):
+    pass
+
+
+@pytest.mark.django_db(transaction=True)
+def test_organization_set_inside_a_transaction_lapses_with_it(organization, other_organization):
+    """Set once per transaction, and set again after a commit, a rollback or a savepoint's."""
+    mine, theirs = str(organization.pk), str(other_organization.pk)
+    with organization_context(organization):
+        assert _setting() == mine
+        with transaction.atomic():
+            assert _setting() == mine
+            with organization_context(other_organization):
+                assert _setting() == theirs
+                assert _setting() == theirs
+        with organization_context(other_organization), transaction.atomic():
+            assert _setting() == theirs
+        assert _setting() == mine
+        with transaction.atomic():
+            savepoint = transaction.savepoint()
+            with organization_context(other_organization):
+                assert _setting() == theirs
+                transaction.savepoint_rollback(savepoint)
+                assert _setting() == theirs
+        with organization_context(other_organization):
+            try:
+                with transaction.atomic():
+                    assert _setting() == theirs
+                    raise Refused
+            except Refused:
+                pass
+            with transaction.atomic():
+                assert _setting() == theirs
+        assert _setting() == mine
