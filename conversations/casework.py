@@ -71,22 +71,14 @@ def safe_word_masked(text, digests):
 
 
 def safe_word_digests(*, conversation):
-    """Return the digests of the safe words that apply to a conversation."""
-    from accounts.models import Organization
-
-    digests = list(
-        Organization.objects.filter(pk=conversation.organization_id).values_list(
-            "safe_word_digest", flat=True
-        )
+    """Return the digests of the safe words that apply to a conversation: its organization's
+    and its case's."""
+    row = (
+        Conversation.objects.filter(organization=conversation.organization_id, pk=conversation.pk)
+        .values_list("organization__safe_word_digest", "case__safe_word_digest")
+        .first()
     )
-    case_id = (
-        Conversation.objects.filter(pk=conversation.pk).values_list("case_id", flat=True).first()
-    )
-    if case_id:
-        digests += Case.objects.filter(
-            organization=conversation.organization_id, pk=case_id
-        ).values_list("safe_word_digest", flat=True)
-    return [digest for digest in digests if digest]
+    return [digest for digest in row or () if digest]
 
 
 def _event(conversation, **fields):

@@ -269,22 +269,38 @@ def _message_seq(conversation, sender, client_id):
 
 @transaction.atomic
 def _message_store(*, conversation, sender, client_id, text, worker, key, now):
-    existing = _message_seq(conversation, sender, client_id)
-    if existing is not None:
-        return existing, False
-    # One statement locks the conversation, takes its next number and reads its
-    # state; a refusal below rolls the number back with the transaction.
+    # One statement locks the conversation, takes its next number unless this
+    # message is stored already, and reads its state; a refusal below rolls
+    # the number back with the transaction.
     survivor_spoke = sender == Message.Sender.SURVIVOR
     with connection.cursor() as cursor:
         cursor.execute(
             f'UPDATE "{Conversation._meta.db_table}" SET next_seq = next_seq + 1, '  # noqa: S608
             "survivor_seen_at = CASE WHEN %s THEN %s ELSE survivor_seen_at END, "
             "silence_warned_at = CASE WHEN %s THEN NULL ELSE silence_warned_at END "
-            "WHERE id = %s AND organization_id = %s "
+            "WHERE id = %s AND organization_id = %s AND NOT EXISTS ("
+            f'SELECT 1 FROM "{Message._meta.db_table}" WHERE organization_id = %s '
+            "AND conversation_id = %s AND sender = %s AND client_id = %s) "
             "RETURNING next_seq - 1, state, worker_id, interpreter_id, interpreter_state",
-            [survivor_spoke, now, survivor_spoke, conversation.pk, conversation.organization_id],
+            [
+                survivor_spoke,
+                now,
+                survivor_spoke,
+                conversation.pk,
+                conversation.organization_id,
+                conversation.organization_id,
+                conversation.pk,
+                sender,
+                client_id,
+            ],
         )
-        seq, state, worker_id, interpreter_id, interpreter_state = cursor.fetchone()
+        row = cursor.fetchone()
+    if row is None:
+        existing = _message_seq(conversation, sender, client_id)
+        if existing is None:
+            raise ChatError("ended")
+        return existing, False
+    seq, state, worker_id, interpreter_id, interpreter_state = row
     if state == Conversation.State.ENDED:
         raise ChatError("ended")
     if sender == Message.Sender.WORKER:
