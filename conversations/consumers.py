@@ -333,6 +333,8 @@ class StaffChatConsumer(RelayingConsumer):
             await self.close(code=CLOSE_NOT_ALLOWED)
             return
         self.roles = set(membership.roles)
+        # Conversation -> who she speaks as in it; observers do not speak.
+        self.speaks_as = {}
         self.queue_refresh = CoalescedRefresh(self.send_queue)
         self.observing = set()
         self.safe_digests = {}
@@ -401,6 +403,11 @@ class StaffChatConsumer(RelayingConsumer):
         )
         await super().follow(conversation)
 
+    async def unfollow(self, conversation_id):
+        self.speaks_as.pop(conversation_id, None)
+        self.safe_digests.pop(conversation_id, None)
+        await super().unfollow(conversation_id)
+
     async def send_message_frame(self, frame):
         """Relay a message; a survivor's safe word reaches staff as the alert, not as text."""
         digests = self.safe_digests.get(frame["conversation"])
@@ -409,6 +416,10 @@ class StaffChatConsumer(RelayingConsumer):
         await super().send_message_frame(frame)
 
     async def send_conversation_opened(self, conversation, role="worker"):
+        self.speaks_as[conversation.public_id.hex] = {
+            "worker": Message.Sender.WORKER,
+            "interpreter": Message.Sender.INTERPRETER,
+        }.get(role)
         await self.send_json(
             {
                 "type": "conversation",
@@ -441,15 +452,16 @@ class StaffChatConsumer(RelayingConsumer):
         await self.send_conversation_opened(conversation)
 
     async def act_message(self, content):
-        conversation_id = _conversation_id(content)
-        interpreting = await db(selectors.access_conversation_of_interpreter)(
-            organization=self.organization, interpreter=self.user, public_id=conversation_id
-        )
-        conversation = interpreting or await self.own_conversation(content)
+        conversation_id = _conversation_id(content).hex
+        sender = self.speaks_as.get(conversation_id)
+        if sender is None:
+            raise ChatError("not_yours")
+        conversation = self.conversations[conversation_id]
         client_id = frame_text(content, "client_id", 64)
+        # message_post checks, under the conversation's lock, that she still holds it.
         seq, _created = await db(services.message_post)(
             conversation=conversation,
-            sender=Message.Sender.INTERPRETER if interpreting else Message.Sender.WORKER,
+            sender=sender,
             client_id=client_id,
             text=frame_text(content, "text", MAX_FRAME_BYTES),
             worker=self.user,
