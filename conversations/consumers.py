@@ -10,6 +10,9 @@ import asyncio
 import contextlib
 import uuid
 
+from channels.exceptions import StopConsumer
+from channels.layers import get_channel_layer
+from channels.utils import await_many_dispatch
 from django.conf import settings
 
 from accounts.models import Role
@@ -120,6 +123,24 @@ class SurvivorChatConsumer(RelayingConsumer):
 
     conversation = None
 
+    async def __call__(self, scope, receive, send):
+        """Run as Channels' consumers do, but take a channel-layer channel only for a chat.
+
+        Most open survivor pages are not in a chat (yet): such a socket then holds
+        no channel, no message buffer and no task waiting on Redis.
+        """
+        self.scope = scope
+        self.base_send = send
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        self.channel_name = None
+        self.in_chat = asyncio.Event()
+        with contextlib.suppress(StopConsumer):
+            await await_many_dispatch([receive, self.receive_in_chat], self.dispatch)
+
+    async def receive_in_chat(self):
+        await self.in_chat.wait()
+        return await self.channel_layer.receive(self.channel_name)
+
     async def connect(self):
         self.organization = self.scope["organization"]
         self.state_refresh = CoalescedRefresh(self.send_state)
@@ -168,6 +189,9 @@ class SurvivorChatConsumer(RelayingConsumer):
 
     async def attach(self, conversation):
         self.conversation = conversation
+        if self.channel_name is None:
+            self.channel_name = await self.channel_layer.new_channel()
+            self.in_chat.set()
         await db(services.survivor_presence_set)(conversation=conversation, connected=True)
         await self.send_state()
         await self.follow(conversation)
@@ -260,6 +284,8 @@ class SurvivorChatConsumer(RelayingConsumer):
                 await db(services.survivor_presence_set)(
                     conversation=self.conversation, connected=False
                 )
+        if self.channel_name is None:
+            return
         await self.channel_layer.group_discard(
             services.queue_group(self.organization), self.channel_name
         )

@@ -270,3 +270,18 @@ async def test_interpreter_of_another_organization_can_do_nothing(
         return Conversation.objects.get().interpreter_state
 
     assert await _db(chat_organization, state) == "consented"
+
+
+async def test_last_words_reach_her_before_the_end(chat_organization):
+    """Events go out in the order they happened: her page is cleared only after the last one."""
+    worker, survivor, conversation_id = await _chat(chat_organization)
+    for n in range(5):
+        await worker.send(
+            type="message", conversation=conversation_id, client_id=f"w{n}", text=f"take care {n}"
+        )
+    await worker.send(type="end", conversation=conversation_id)
+    frames = []
+    while not frames or frames[-1]["type"] != "ended":
+        frames.append(await survivor.receive())
+    texts = [frame["text"] for frame in frames if frame["type"] == "message"]
+    assert texts == [f"take care {n}" for n in range(5)]
