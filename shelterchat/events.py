@@ -1,6 +1,6 @@
 """Events to WebSocket consumers, sent only once the transaction that caused them commits."""
 
-import asyncio
+import collections
 import logging
 import os
 import weakref
@@ -10,7 +10,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
-# Event loop -> (its queue of events to send, in commit order; the task sending them).
+# Event loop -> {group: (its events still to send, in commit order; the task sending them)}.
 _outboxes = weakref.WeakKeyDictionary()
 
 
@@ -21,7 +21,9 @@ def broadcast_after_commit(group, event):
     services store everything a client must not miss before announcing it.
     From a consumer's or a view's worker thread the event is handed to the
     server's event loop without waiting, so the thread and its database
-    connection go straight back to work; the loop sends events in order.
+    connection go straight back to work. Each group's events are sent in the
+    order their transactions committed: a chat's last message reaches her page
+    before the end that clears it.
     """
     layer = get_channel_layer()
     transaction.on_commit(lambda: _send(layer, group, event))
@@ -36,22 +38,24 @@ def _send(layer, group, event):
 
 
 def _post(loop, layer, group, event):
-    """Queue an event in the loop's outbox, which sends in order: a chat's last message
-    must reach her page before the end that clears it."""
-    if loop not in _outboxes:
-        outbox = asyncio.Queue()
-        _outboxes[loop] = (outbox, loop.create_task(_send_from(outbox)))
-    _outboxes[loop][0].put_nowait((layer, group, event))
+    """Queue an event behind the group's earlier ones; groups are sent to independently."""
+    queues = _outboxes.setdefault(loop, {})
+    if group not in queues:
+        queues[group] = (collections.deque(), loop.create_task(_send_queued(queues, group, layer)))
+    queues[group][0].append(event)
 
 
-async def _send_from(outbox):
-    while True:
-        layer, group, event = await outbox.get()
-        try:
-            await layer.group_send(group, event)
-        except Exception as error:
-            # One failed send must not stop the rest; clients resume from the database.
-            logger.warning("An event was not sent: %s", type(error).__name__)
+async def _send_queued(queues, group, layer):
+    waiting = queues[group][0]
+    try:
+        while waiting:
+            try:
+                await layer.group_send(group, waiting.popleft())
+            except Exception as error:
+                # One failed send must not stop the rest; clients resume from the database.
+                logger.warning("An event was not sent: %s", type(error).__name__)
+    finally:
+        del queues[group]
 
 
 def _serving_loop():
