@@ -14,6 +14,7 @@ frames being handled at once, past which a frame is refused out loud
 import asyncio
 import json
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -104,6 +105,19 @@ def frame_count(content, key):
 
 
 class JsonObjectConsumer(AsyncJsonWebsocketConsumer):
+    async def dispatch(self, message):
+        """Dispatch as Channels does, without its trip per message to the one shared thread.
+
+        Channels closes stale database connections on that thread before every
+        handler; every database call here runs on a pool thread that does so
+        itself (``database_sync_to_async``), and under load the trip queued
+        every socket's every frame and event behind one thread.
+        """
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         if text_data is None or len(text_data.encode()) > MAX_FRAME_BYTES:
             await self.send_error("frame_too_large" if text_data else "text_only")
