@@ -406,7 +406,7 @@ class StaffChatConsumer(RelayingConsumer):
     async def sweep_periodically(self):
         while True:
             await asyncio.sleep(settings.CHAT_SWEEP_SECONDS)
-            await db(services.conversation_sweep)(organization=self.organization)
+            await db(services.conversation_sweep_if_due)(organization=self.organization)
 
     async def act_ping(self, content):
         await self.send_json({"type": "pong"})

@@ -15,7 +15,9 @@ import datetime
 import hashlib
 import secrets
 
+from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -525,6 +527,20 @@ def visitor_block_and_end(*, conversation, worker, hours):
 # Time-based rules, run often by the staff consumers. Several may run at once:
 # ending is idempotent and the warning is a conditional update, so each
 # conversation is handled once.
+
+
+def conversation_sweep_if_due(*, organization):
+    """Sweep the organization's chats, and return what was done, unless a console did in this
+    interval (None).
+
+    Every console on shift asks every CHAT_SWEEP_SECONDS; a claim in the cache
+    (one for every process when it is Redis) lets one of them sweep, instead of
+    all of them at once.
+    """
+    claim = f"chat-sweep:{organization.pk}"
+    if not cache.add(claim, True, timeout=max(1, settings.CHAT_SWEEP_SECONDS - 1)):
+        return None
+    return conversation_sweep(organization=organization)
 
 
 def conversation_sweep(*, organization, now=None):

@@ -338,3 +338,18 @@ async def test_burst_of_chats_leaves_every_screen_with_the_final_queue(chat_orga
         waiting = [f for f in await survivor.drain(seconds=0.2) if f["type"] == "waiting"]
         positions.append(waiting[-1]["position"])
     assert sorted(positions) == list(range(1, 9))
+
+
+async def test_one_console_sweeps_per_interval(chat_organization):
+    """Every console asks; one sweep runs, and the next only after the interval."""
+    from django.core.cache import cache
+
+    from conversations.services import conversation_sweep_if_due
+
+    await sync_to_async(cache.delete)(f"chat-sweep:{chat_organization.pk}")
+
+    def ask():
+        return conversation_sweep_if_due(organization=chat_organization)
+
+    assert await _db(chat_organization, ask) == []
+    assert await _db(chat_organization, ask) is None
