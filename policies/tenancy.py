@@ -22,6 +22,7 @@ import contextvars
 import logging
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 from django.db.backends.signals import connection_created
 from psycopg.pq import TransactionStatus
@@ -72,10 +73,9 @@ def _tenant_wrapper(execute, sql, params, many, context):
 
 def _in_effect(connection):
     """The organization the connection's next query runs as."""
-    local = getattr(connection, "tenant_local", None)
-    if connection.in_atomic_block and local is not None:
-        return local
-    return getattr(connection, "tenant_setting", None)
+    if connection.in_atomic_block and connection.tenant_local is not None:
+        return connection.tenant_local
+    return connection.tenant_setting
 
 
 def _set_tenant(connection, wanted, is_local):
@@ -107,6 +107,13 @@ def _realign_open_connections():
 def _install_wrapper(sender, connection, **kwargs):
     if connection.vendor != "postgresql":
         return
+    from policies.postgresql.base import DatabaseWrapper
+
+    if not isinstance(connection, DatabaseWrapper):
+        # Only this backend forgets a transaction-local organization when the
+        # transaction ends; without it a later transaction could run as the
+        # wrong organization.
+        raise ImproperlyConfigured('PostgreSQL must be used with ENGINE "policies.postgresql".')
     connection.tenant_setting = None
     connection.tenant_local = None
     if _tenant_wrapper not in connection.execute_wrappers:

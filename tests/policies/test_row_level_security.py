@@ -244,3 +244,15 @@ def test_organization_set_inside_a_transaction_lapses_with_it(organization, othe
             with transaction.atomic():
                 assert _setting() == theirs
         assert _setting() == mine
+
+
+def test_stock_postgresql_backend_is_refused():
+    """Only policies.postgresql forgets a transaction's organization when it ends."""
+    from django.core.exceptions import ImproperlyConfigured
+    from django.db.backends.postgresql.base import DatabaseWrapper
+
+    from policies.tenancy import _install_wrapper
+
+    stock = DatabaseWrapper({**connection.settings_dict, "ENGINE": "django.db.backends.postgresql"})
+    with pytest.raises(ImproperlyConfigured):
+        _install_wrapper(sender=None, connection=stock)
