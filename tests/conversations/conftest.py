@@ -10,7 +10,7 @@ from policies.models import ConsentDocument
 from policies.services import consent_document_publish
 from policies.tenancy import organization_context
 from tests.factories import client_for, staff_create
-from tests.websocket import communicator
+from tests.websocket import JsonSocket, communicator
 
 
 def make_chat_ready(organization):
@@ -67,37 +67,18 @@ def other_chat_organization(other_organization):
     return other_organization
 
 
-class ChatSocket:
-    """A test client's socket; ``receive`` checks that messages come once and in order."""
+class ChatSocket(JsonSocket):
+    """A crisis-chat socket; messages must come once and in order."""
 
     def __init__(self, organization):
         self.organization = organization
-        self.socket = None
+
+    def check(self, frame):
+        if frame.get("type") == "message":
+            self.check_order(frame)
 
     def check_order(self, frame):
         raise NotImplementedError
-
-    async def receive(self, timeout=10):
-        frame = await self.socket.receive_json_from(timeout=timeout)
-        if frame.get("type") == "message":
-            self.check_order(frame)
-        return frame
-
-    async def receive_until(self, frame_type, timeout=10, **match):
-        while True:
-            frame = await self.receive(timeout)
-            if frame["type"] == frame_type and all(frame.get(k) == v for k, v in match.items()):
-                return frame
-
-    async def send(self, **frame):
-        await self.socket.send_json_to(frame)
-
-    async def drain(self, seconds=0.5):
-        """Return every frame that arrives within ``seconds``."""
-        frames = []
-        while not await self.socket.receive_nothing(timeout=seconds):
-            frames.append(await self.receive())
-        return frames
 
 
 class Survivor(ChatSocket):

@@ -23,7 +23,7 @@ from policies.models import ConsentDocument
 from policies.services import consent_document_publish
 from policies.tenancy import organization_context
 from tests.factories import client_for, staff_create
-from tests.websocket import communicator
+from tests.websocket import JsonSocket, communicator
 
 PASSPHRASE = "lanterns over the harbour"
 _names = itertools.count(1)
@@ -163,18 +163,20 @@ def live_session(organization, live_group):
     return session_around(organization, live_group)
 
 
-class LiveSocket:
+class LiveSocket(JsonSocket):
     """A test client's socket in a group chat.
 
     ``receive`` checks that log entries (messages, pins, removals) come once
     and in order, with no gap once the first has come.
     """
 
+    timeout = 3
+    drain_seconds = 0.3
+
     def __init__(self, organization, path, client):
         self.organization = organization
         self.path = path
         self.client = client
-        self.socket = None
         self.seen = 0
 
     async def open(self, join=True):
@@ -184,27 +186,10 @@ class LiveSocket:
             await self.send(type="join", last_seq=self.seen, language="en")
         return connected, code
 
-    async def receive(self, timeout=3):
-        frame = await self.socket.receive_json_from(timeout=timeout)
+    def check(self, frame):
         if frame.get("type") in ("message", "pin", "remove"):
             assert frame["seq"] == self.seen + 1 or not self.seen, (frame, self.seen)
             self.seen = frame["seq"]
-        return frame
-
-    async def receive_until(self, frame_type, timeout=3, **match):
-        while True:
-            frame = await self.receive(timeout)
-            if frame["type"] == frame_type and all(frame.get(k) == v for k, v in match.items()):
-                return frame
-
-    async def send(self, **frame):
-        await self.socket.send_json_to(frame)
-
-    async def drain(self, seconds=0.3):
-        frames = []
-        while not await self.socket.receive_nothing(timeout=seconds):
-            frames.append(await self.receive())
-        return frames
 
     async def close_code(self, timeout=3):
         """Skip what is still sent, and return the code the server closed with."""
