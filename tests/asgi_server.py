@@ -69,7 +69,7 @@ class ServerProcess:
 
     def stop(self):
         if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
+            self.process.send_signal(signal.SIGTERM)
             try:
                 out, _ = self.process.communicate(timeout=15)
             except subprocess.TimeoutExpired:

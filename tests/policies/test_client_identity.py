@@ -168,7 +168,7 @@ def test_served_by_daphne_nothing_of_the_client_is_written(organization):
                 statuses.append(error.code)
         assert statuses == [200, 404, 404]
     finally:
-        server.send_signal(signal.SIGINT)
+        server.send_signal(signal.SIGTERM)
         output, _ = server.communicate(timeout=20)
     assert "Not Found" in output  # the server's logging is live
     # The client connected from 127.0.0.1; only the server's own banner may name it.
