@@ -197,9 +197,8 @@ def case_safe_word_set(*, conversation, word):
     _event(conversation, event="safe_word_set")
 
 
-def safe_word_check(*, conversation, text):
-    """Alert the worker if the survivor's message holds the organization's or her safe word."""
-    if contains_safe_word(text, safe_word_digests(conversation=conversation)):
+def safe_word_alert(*, conversation, text, digests):
+    """Alert the worker if the survivor's message holds one of the conversation's safe words
+    (``digests``: its organization's and its case's)."""
+    if contains_safe_word(text, digests):
         _event(conversation, event="safe_word")
-        return True
-    return False

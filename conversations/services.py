@@ -23,10 +23,12 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Organization
 from accounts.selectors import organization_is_open
 from conversations.abuse import chat_start_allowed
 from conversations.models import (
     CannedMessage,
+    Case,
     Conversation,
     ConversationKey,
     Message,
@@ -272,18 +274,21 @@ def _message_seq(conversation, sender, client_id):
 @transaction.atomic
 def _message_store(*, conversation, sender, client_id, text, worker, key, now):
     # One statement locks the conversation, takes its next number unless this
-    # message is stored already, and reads its state; a refusal below rolls
-    # the number back with the transaction.
+    # message is stored already, and reads its state and the safe words that
+    # apply to it; a refusal below rolls the number back with the transaction.
     survivor_spoke = sender == Message.Sender.SURVIVOR
     with connection.cursor() as cursor:
         cursor.execute(
-            f'UPDATE "{Conversation._meta.db_table}" SET next_seq = next_seq + 1, '  # noqa: S608
+            f'UPDATE "{Conversation._meta.db_table}" AS chat SET next_seq = next_seq + 1, '  # noqa: S608
             "survivor_seen_at = CASE WHEN %s THEN %s ELSE survivor_seen_at END, "
             "silence_warned_at = CASE WHEN %s THEN NULL ELSE silence_warned_at END "
             "WHERE id = %s AND organization_id = %s AND NOT EXISTS ("
             f'SELECT 1 FROM "{Message._meta.db_table}" WHERE organization_id = %s '
             "AND conversation_id = %s AND sender = %s AND client_id = %s) "
-            "RETURNING next_seq - 1, state, worker_id, interpreter_id, interpreter_state",
+            "RETURNING next_seq - 1, state, worker_id, interpreter_id, interpreter_state, "
+            f'(SELECT safe_word_digest FROM "{Organization._meta.db_table}" '
+            "WHERE id = chat.organization_id), "
+            f'(SELECT safe_word_digest FROM "{Case._meta.db_table}" WHERE id = chat.case_id)',
             [
                 survivor_spoke,
                 now,
@@ -297,37 +302,44 @@ def _message_store(*, conversation, sender, client_id, text, worker, key, now):
             ],
         )
         row = cursor.fetchone()
-    if row is None:
-        existing = _message_seq(conversation, sender, client_id)
-        if existing is None:
+        if row is None:
+            existing = _message_seq(conversation, sender, client_id)
+            if existing is None:
+                raise ChatError("ended")
+            return existing, False
+        seq, state, worker_id, interpreter_id, interpreter_state, *safe_words = row
+        if state == Conversation.State.ENDED:
             raise ChatError("ended")
-        return existing, False
-    seq, state, worker_id, interpreter_id, interpreter_state = row
-    if state == Conversation.State.ENDED:
-        raise ChatError("ended")
-    if sender == Message.Sender.WORKER:
-        if state != Conversation.State.ACTIVE:
-            raise ChatError("not_active")
-        if worker is None or worker_id != worker.pk:
+        if sender == Message.Sender.WORKER:
+            if state != Conversation.State.ACTIVE:
+                raise ChatError("not_active")
+            if worker is None or worker_id != worker.pk:
+                raise ChatError("not_yours")
+        if sender == Message.Sender.INTERPRETER and (
+            worker is None or interpreter_id != worker.pk or interpreter_state != "joined"
+        ):
             raise ChatError("not_yours")
-    if sender == Message.Sender.INTERPRETER and (
-        worker is None or interpreter_id != worker.pk or interpreter_state != "joined"
-    ):
-        raise ChatError("not_yours")
-    conversation_id = conversation.public_id.hex
-    ciphertext = encrypt(
-        key or conversation_key(conversation),
-        text,
-        message_associated_data(conversation_id, seq),
-    )
-    Message.objects.create(
-        organization_id=conversation.organization_id,
-        conversation_id=conversation.pk,
-        seq=seq,
-        sender=sender,
-        client_id=client_id,
-        ciphertext=ciphertext,
-    )
+        conversation_id = conversation.public_id.hex
+        ciphertext = encrypt(
+            key or conversation_key(conversation),
+            text,
+            message_associated_data(conversation_id, seq),
+        )
+        # A plain statement: the ORM's save costs more than the rest of a message together.
+        cursor.execute(
+            f'INSERT INTO "{Message._meta.db_table}" '  # noqa: S608
+            "(organization_id, conversation_id, seq, sender, client_id, ciphertext, created_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            [
+                conversation.organization_id,
+                conversation.pk,
+                seq,
+                sender,
+                client_id,
+                ciphertext,
+                now,
+            ],
+        )
     broadcast_after_commit(
         conversation_group(conversation),
         {
@@ -340,9 +352,9 @@ def _message_store(*, conversation, sender, client_id, text, worker, key, now):
         },
     )
     if survivor_spoke:
-        from conversations.casework import safe_word_check
+        from conversations.casework import safe_word_alert
 
-        safe_word_check(conversation=conversation, text=text)
+        safe_word_alert(conversation=conversation, text=text, digests=safe_words)
     return seq, True
 
 
