@@ -88,29 +88,26 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
+    # Redis publish/subscribe: an event is one PUBLISH and arrives on a socket the
+    # process keeps reading, where the list-based layer spends four round trips to
+    # send and four more, one message at a time, to receive. Both deliver at most
+    # once; clients fill gaps from the database by sequence number.
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
-                # redis-py caps an unset pool at 100 connections and raises
-                # when it is exhausted, which strands group memberships.
                 "hosts": [
                     {
                         "address": REDIS_URL,
-                        "max_connections": env.int("REDIS_MAX_CONNECTIONS", default=500),
-                        # No read or write timeout. redis-py's default (5 s) equals the
-                        # layer's 5-second blocking read, so idle consumers time out
-                        # and close; and its write timeout goes through wait_for, which
-                        # on Python 3.11 can swallow a cancellation and leave a closed
-                        # consumer's receive loop running. Keepalive finds dead peers.
+                        # No read or write timeout: redis-py sends writes under wait_for
+                        # when one is set, and on Python 3.11 that can swallow the
+                        # cancellation of a closing consumer. Keepalive finds dead peers.
                         "socket_timeout": None,
                         "socket_connect_timeout": 5,
                         "socket_keepalive": True,
                     }
                 ],
                 "prefix": env.str("REDIS_PREFIX", default="shelterchat"),
-                "capacity": 500,
-                "expiry": 30,
             },
         }
     }
@@ -240,8 +237,9 @@ PROXY_CLIENT_ADDRESS_HEADER = env.str("PROXY_CLIENT_ADDRESS_HEADER", default="")
 CHAT_STARTS_PER_HOUR_PER_ADDRESS = env.int("CHAT_STARTS_PER_HOUR_PER_ADDRESS", default=30)
 # How often each open staff console applies the silence and grace rules.
 CHAT_SWEEP_SECONDS = env.int("CHAT_SWEEP_SECONDS", default=10)
-# Chat frames one process handles at once; more are refused with "overloaded".
-CHAT_MAX_FRAMES_IN_FLIGHT = env.int("CHAT_MAX_FRAMES_IN_FLIGHT", default=200)
+# Past this wait for a database thread or for publishing an event, a process refuses
+# new chat messages with "overloaded" (their clients send them again).
+CHAT_MAX_WAIT_SECONDS = env.float("CHAT_MAX_WAIT_SECONDS", default=1.0)
 # Mounts conversations.baseline, the bare relay bench/chat_relay.py compares with.
 BENCHMARK_BASELINE = env.bool("BENCHMARK_BASELINE", default=False)
 

@@ -105,8 +105,8 @@ async def test_disabling_membership_closes_open_socket(organization, org_admin, 
     assert closed == {"type": "websocket.close", "code": 4403}
 
 
-async def test_idle_socket_outlives_the_layers_blocking_read(organization, worker):
-    """A socket idle past the channel layer's 5-second blocking read is still open."""
+async def test_idle_socket_outlives_redis_default_timeout(organization, worker):
+    """A socket idle past redis-py's default 5-second socket timeout is still open."""
     client = await sync_to_async(client_for)(organization, worker)
     socket = communicator(organization, "/ws/staff/", client)
     await socket.connect()
