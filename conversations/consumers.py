@@ -127,18 +127,19 @@ class SurvivorChatConsumer(RelayingConsumer):
         """Run as Channels' consumers do, but take a channel-layer channel only for a chat.
 
         Most open survivor pages are not in a chat (yet): such a socket then holds
-        no channel, no message buffer and no task waiting on Redis.
+        no channel, no message buffer and no task of its own waiting on Redis or
+        on the socket; only its frames are awaited, one at a time.
         """
         self.scope = scope
         self.base_send = send
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
         self.channel_name = None
-        self.in_chat = asyncio.Event()
         with contextlib.suppress(StopConsumer):
-            await await_many_dispatch([receive, self.receive_in_chat], self.dispatch)
+            while self.channel_name is None:
+                await self.dispatch(await receive())
+            await await_many_dispatch([receive, self.receive_event], self.dispatch)
 
-    async def receive_in_chat(self):
-        await self.in_chat.wait()
+    async def receive_event(self):
         return await self.channel_layer.receive(self.channel_name)
 
     async def connect(self):
@@ -191,7 +192,6 @@ class SurvivorChatConsumer(RelayingConsumer):
         self.conversation = conversation
         if self.channel_name is None:
             self.channel_name = await self.channel_layer.new_channel()
-            self.in_chat.set()
         await db(services.survivor_presence_set)(conversation=conversation, connected=True)
         await self.send_state()
         await self.follow(conversation)
