@@ -6,9 +6,10 @@ nothing already sent is lost.
 
 ``ActionConsumer`` adds what the chat consumers (crisis chat and group
 chats) share: frames dispatched by type to ``act_<action>`` methods, refusals
-sent as error frames in the socket's language, and a per-process bound on
-frames being handled at once, past which a frame is refused out loud
-("overloaded") rather than queued without end.
+sent as error frames in the socket's language, and admission control: when
+the process is past its capacity, a frame the client keeps until it is
+acknowledged (one with a ``client_id``) is refused out loud ("overloaded"),
+and the client sends it again, rather than left to wait without end.
 """
 
 import asyncio
@@ -17,16 +18,32 @@ import json
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+
+from shelterchat import backlog
 
 MAX_FRAME_BYTES = 16 * 1024
 
 
 def db(function):
     """Run ORM work on the thread pool: chats must not queue behind one another's queries."""
-    return database_sync_to_async(function, thread_sensitive=False)
+
+    def on_pool_thread(waiting, /, *args, **kwargs):
+        backlog.database_calls.leave(waiting)
+        return function(*args, **kwargs)
+
+    run = database_sync_to_async(on_pool_thread, thread_sensitive=False)
+
+    async def call(*args, **kwargs):
+        waiting = backlog.database_calls.enter()
+        try:
+            return await run(waiting, *args, **kwargs)
+        finally:
+            # Cancelled before a thread took it.
+            backlog.database_calls.leave(waiting)
+
+    return call
 
 
 class CoalescedRefresh:
@@ -140,25 +157,20 @@ class ActionConsumer(JsonObjectConsumer):
     # Frame type -> method; methods are named act_<action>.
     actions = {}
     language = "en"
-    # Frames being handled in this process, by every socket of every chat.
-    handling = 0
 
     async def receive_json(self, content, **kwargs):
         action = self.actions.get(content["type"])
         if action is None:
             await self.send_error("unknown_type")
             return
-        if ActionConsumer.handling >= settings.CHAT_MAX_FRAMES_IN_FLIGHT:
-            client_id = content.get("client_id")
+        if "client_id" in content and backlog.overloaded():
+            client_id = content["client_id"]
             await self.send_action_error(ActionError("overloaded"), client_id=client_id)
             return
-        ActionConsumer.handling += 1
         try:
             await getattr(self, action)(content)
         except ActionError as error:
             await self.send_action_error(error)
-        finally:
-            ActionConsumer.handling -= 1
 
     async def send_action_error(self, error, **details):
         with translation.override(self.language):

@@ -9,6 +9,8 @@ from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from shelterchat import backlog
+
 logger = logging.getLogger(__name__)
 # Event loop -> {group: (its events still to send, in commit order; the task sending them)}.
 _outboxes = weakref.WeakKeyDictionary()
@@ -42,19 +44,24 @@ def _post(loop, layer, group, event):
     queues = _outboxes.setdefault(loop, {})
     if group not in queues:
         queues[group] = (collections.deque(), loop.create_task(_send_queued(queues, group, layer)))
-    queues[group][0].append(event)
+    queues[group][0].append((backlog.events.enter(), event))
 
 
 async def _send_queued(queues, group, layer):
     waiting = queues[group][0]
     try:
         while waiting:
+            ticket, event = waiting[0]
             try:
-                await layer.group_send(group, waiting.popleft())
+                await layer.group_send(group, event)
             except Exception as error:
                 # One failed send must not stop the rest; clients resume from the database.
                 logger.warning("An event was not sent: %s", type(error).__name__)
+            waiting.popleft()
+            backlog.events.leave(ticket)
     finally:
+        for ticket, _event in waiting:
+            backlog.events.leave(ticket)
         del queues[group]
 
 

@@ -52,6 +52,11 @@ class ChatClient:
                     self._show(frame)
                 elif frame["type"] == "ack":
                     self.outbox.pop(frame["client_id"], None)
+                elif frame["type"] == "error" and frame["error"] == "overloaded":
+                    # As the pages do: send what is unacknowledged again in a moment.
+                    asyncio.get_running_loop().call_later(
+                        1, lambda: asyncio.ensure_future(self.resend())
+                    )
                 await self.frames.put(frame)
         except websockets.ConnectionClosed:
             pass
@@ -63,6 +68,9 @@ class ChatClient:
 
     async def resume_all(self):
         """Ask for what was missed and resend what was never acknowledged."""
+
+    async def resend(self):
+        """Send again what was never acknowledged."""
 
     def last_seq(self, conversation):
         seqs = [frame["seq"] for frame in self.shown if frame["conversation"] == conversation]
@@ -127,6 +135,9 @@ class SurvivorClient(ChatClient):
             token=self.token,
             last_seq=self.last_seq(self.conversation) if self.conversation else 0,
         )
+        await self.resend()
+
+    async def resend(self):
         for client_id, text in list(self.outbox.items()):
             await self.send(type="message", client_id=client_id, text=text)
 
@@ -154,6 +165,9 @@ class WorkerClient(ChatClient):
             await self.send(
                 type="resume", conversation=conversation, last_seq=self.last_seq(conversation)
             )
+        await self.resend()
+
+    async def resend(self):
         for client_id, (conversation, text) in list(self.outbox.items()):
             await self.send(
                 type="message", conversation=conversation, client_id=client_id, text=text

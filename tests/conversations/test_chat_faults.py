@@ -1,13 +1,15 @@
-"""Faults: daphne killed mid-conversation, Redis restarted mid-conversation.
+"""Faults: daphne killed, Redis restarted or frozen mid-conversation.
 
 Both sides reconnect and resume by sequence number; afterwards each has shown
 every message exactly once, in order. Each test runs its own daphne (and, for
 the Redis fault, its own Redis server), so nothing else is disturbed.
 """
 
+import asyncio
 import contextlib
 import datetime
 import shutil
+import signal
 import subprocess
 import time
 
@@ -48,35 +50,54 @@ def _site():
     return organization, f"{settings.SESSION_COOKIE_NAME}={session}", ticket_for(organization)
 
 
-@contextlib.contextmanager
-def redis_server():
-    """Run a Redis of the test's own, which it may stop and start."""
-    port = free_port()
-    command = [
-        shutil.which("redis-server") or "redis-server",
-        "--port",
-        str(port),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-    ]
-    process = {"current": subprocess.Popen(command, stdout=subprocess.DEVNULL)}
-    time.sleep(0.3)
+class RedisServer:
+    """A Redis of the test's own, which it may restart, freeze and thaw."""
 
-    def restart():
-        process["current"].kill()
-        process["current"].wait()
-        process["current"] = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    def __init__(self):
+        port = free_port()
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self.command = [
+            shutil.which("redis-server") or "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ]
+        self.process = None
+
+    def start(self):
+        self.process = subprocess.Popen(self.command, stdout=subprocess.DEVNULL)
         time.sleep(0.3)
 
+    def stop(self):
+        self.process.kill()
+        self.process.wait()
+
+    def restart(self):
+        self.stop()
+        self.start()
+
+    def freeze(self):
+        """Stop it answering, as a hung server does, with its connections left open."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self):
+        self.process.send_signal(signal.SIGCONT)
+
+
+@contextlib.contextmanager
+def redis_server():
+    redis = RedisServer()
+    redis.start()
     try:
-        yield f"redis://127.0.0.1:{port}/0", restart
+        yield redis
     finally:
-        process["current"].kill()
-        process["current"].wait()
+        redis.thaw()
+        redis.stop()
 
 
 async def _conversation_with_fault(server, fault):
@@ -140,10 +161,45 @@ async def test_daphne_killed_and_restarted_mid_conversation():
 
 
 async def test_redis_restarted_mid_conversation():
-    with redis_server() as (redis_url, restart_redis):
-        server = ServerProcess(REDIS_URL=redis_url)
+    with redis_server() as redis:
+        server = ServerProcess(REDIS_URL=redis.url)
         await sync_to_async(server.start)()
         try:
-            await _conversation_with_fault(server, restart_redis)
+            await _conversation_with_fault(server, redis.restart)
+        finally:
+            await sync_to_async(server.stop)()
+
+
+async def test_frozen_redis_refuses_new_messages_out_loud_and_loses_none():
+    """While events cannot be published, messages are refused; once they can, all arrive once."""
+    with redis_server() as redis:
+        server = ServerProcess(REDIS_URL=redis.url, CHAT_MAX_WAIT_SECONDS="0.5")
+        await sync_to_async(server.start)()
+        try:
+            _organization, cookie, ticket = await sync_to_async(_site)()
+            worker = WorkerClient(server.port, HOST, cookie)
+            survivor = SurvivorClient(server.port, HOST)
+            await worker.connect()
+            await survivor.connect()
+            await survivor.start(ticket)
+            survivor.conversation = await worker.accept_next()
+            await survivor.say("before", "before it froze")
+            await worker.until("message", seq=2)
+
+            redis.freeze()
+            await survivor.say("stored", "stored, its event stuck")
+            await survivor.until("ack", client_id="stored")
+            await asyncio.sleep(1)
+            await survivor.say("refused", "refused until it thaws")
+            await survivor.until("error", error="overloaded", client_id="refused")
+            assert "refused" in survivor.outbox
+
+            redis.thaw()
+            await survivor.until("ack", client_id="refused", timeout=20)
+            await worker.until("message", seq=4, timeout=20)
+            shown = [(frame["seq"], frame["client_id"]) for frame in worker.shown]
+            assert shown[1:] == [(2, "before"), (3, "stored"), (4, "refused")]
+            await survivor.close()
+            await worker.close()
         finally:
             await sync_to_async(server.stop)()

@@ -1,5 +1,9 @@
 """What crisis chat refuses: other tenants, other conversations, bad frames, no consent, abuse."""
 
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from asgiref.sync import sync_to_async
 from django.core.cache import cache
@@ -7,6 +11,7 @@ from django.core.cache import cache
 from accounts.models import Role
 from conversations.models import CannedMessage, Conversation, Message
 from policies.tenancy import organization_context
+from shelterchat.consumers import db
 from tests.conversations.conftest import Survivor, Worker, on_shift, ticket_for
 from tests.factories import staff_create
 from tests.websocket import communicator
@@ -254,8 +259,14 @@ async def test_supervisor_may_take_chats(chat_organization):
 
 
 async def test_overload_is_refused_out_loud_and_stores_nothing(chat_organization, settings):
+    """A message that would wait too long for a database thread is refused, not queued."""
+    # One thread, so that one long call makes the next one wait.
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=1))
     _worker, survivor, _conversation_id = await _live_chat(chat_organization)
-    settings.CHAT_MAX_FRAMES_IN_FLIGHT = 0
+    settings.CHAT_MAX_WAIT_SECONDS = 0.2
+    release = threading.Event()
+    busy = asyncio.gather(db(release.wait)(), db(release.wait)())
+    await asyncio.sleep(0.3)
     await survivor.send(type="message", client_id="later", text="hello")
     error = await survivor.receive_until("error")
     assert error["error"] == "overloaded" and error["client_id"] == "later"
@@ -264,6 +275,8 @@ async def test_overload_is_refused_out_loud_and_stores_nothing(chat_organization
         return Message.objects.filter(client_id="later").count()
 
     assert await _db(chat_organization, stored) == 0
-    settings.CHAT_MAX_FRAMES_IN_FLIGHT = 200
+    release.set()
+    await busy
     await survivor.send(type="message", client_id="later", text="hello")
     assert (await survivor.receive_until("ack"))["client_id"] == "later"
+    assert await _db(chat_organization, stored) == 1
