@@ -44,6 +44,8 @@ async def test_survivor_token_replayed_in_another_organization(
 ):
     survivor = await Survivor(chat_organization).open()
     await survivor.start()
+    # Told she waits once her socket is counted.
+    await survivor.receive_until("waiting")
     stranger = await Survivor(other_chat_organization).open()
     await stranger.send(type="resume", token=survivor.token, last_seq=0)
     error = await stranger.receive()
