@@ -265,6 +265,11 @@ async def test_overload_is_refused_out_loud_and_stores_nothing(chat_organization
     # One thread, so that one long call makes the next one wait.
     asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=1))
     _worker, survivor, _conversation_id = await _live_chat(chat_organization)
+    # Let her socket finish what accepting the chat set off: it must not be
+    # caught waiting for the thread this test is about to hold.
+    await asyncio.sleep(0.2)
+    await survivor.send(type="ping")
+    await survivor.receive_until("pong")
     settings.CHAT_MAX_WAIT_SECONDS = 0.2
     release = threading.Event()
     busy = asyncio.gather(db(release.wait)(), db(release.wait)())
