@@ -341,6 +341,8 @@ async def test_ending_erases_everything_but_the_count(
     lark = await participant_socket(organization, live_group, third)
     assert await lark.receive() == {"type": "waiting"}
     await fern.send(type="message", client_id="m1", text=FRENCH)
+    # Said (stored) before Lark is let in.
+    await fern.receive_until("ack")
     await facilitator.send(type="pin", client_id="p1", text="Hotline: 1-800-000-0000")
     pinned = await river.receive_until("pin")
     assert pinned["text"] == "Hotline: 1-800-000-0000"
