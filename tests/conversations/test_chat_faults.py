@@ -100,15 +100,21 @@ def redis_server():
         redis.stop()
 
 
-async def _conversation_with_fault(server, fault):
+async def _chat_on(server):
+    """A survivor's chat, accepted by a worker, both over real WebSockets to ``server``."""
     organization, cookie, ticket = await sync_to_async(_site)()
     worker = WorkerClient(server.port, HOST, cookie)
     survivor = SurvivorClient(server.port, HOST)
     await worker.connect()
     await survivor.connect()
     await survivor.start(ticket)
-    conversation = await worker.accept_next()
-    survivor.conversation = conversation
+    survivor.conversation = await worker.accept_next()
+    return organization, worker, survivor
+
+
+async def _conversation_with_fault(server, fault):
+    organization, worker, survivor = await _chat_on(server)
+    conversation = survivor.conversation
     for n in range(5):
         await survivor.say(f"s{n}", f"survivor {n}")
         await worker.say(conversation, f"w{n}", f"worker {n}")
@@ -176,13 +182,7 @@ async def test_frozen_redis_refuses_new_messages_out_loud_and_loses_none():
         server = ServerProcess(REDIS_URL=redis.url, CHAT_MAX_WAIT_SECONDS="0.5")
         await sync_to_async(server.start)()
         try:
-            _organization, cookie, ticket = await sync_to_async(_site)()
-            worker = WorkerClient(server.port, HOST, cookie)
-            survivor = SurvivorClient(server.port, HOST)
-            await worker.connect()
-            await survivor.connect()
-            await survivor.start(ticket)
-            survivor.conversation = await worker.accept_next()
+            _organization, worker, survivor = await _chat_on(server)
             await survivor.say("before", "before it froze")
             await worker.until("message", seq=2)
 
