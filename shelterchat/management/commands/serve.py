@@ -1,7 +1,8 @@
 """Serve the project with daphne, without daphne's access log.
 
 daphne's access log and ``runserver`` print every client's address; this
-command starts daphne's server with no access logger at all.
+command starts daphne's server with no access logger at all, letting go of
+each connection it is done with (``shelterchat.server``).
 """
 
 import gc
