@@ -47,41 +47,38 @@ def db(function):
 
 
 class CoalescedRefresh:
-    """Run a refresh in the background; requests made while it runs collapse into one more run.
+    """Run ``refresh`` in the background; requests made while it runs collapse into one more run.
 
     Queue changes come in bursts (a busy evening, a shift change), and each
     one would otherwise make every console and every waiting survivor re-read
     the queue. Runs never overlap, and a run always follows the last request,
     so the last frame sent reflects the last change.
-
-    The refresh comes with each request rather than being kept: a consumer
-    holding its own bound method would be a reference cycle, left for the
-    collector's full passes after every closed socket.
     """
 
-    def __init__(self):
+    def __init__(self, refresh):
+        self.refresh = refresh
         self.task = None
         self.again = False
 
-    def request(self, refresh):
+    def request(self):
         if self.task is not None and not self.task.done():
             self.again = True
             return
-        self.task = asyncio.create_task(self._run(refresh))
+        self.task = asyncio.create_task(self._run())
 
-    async def now(self, refresh):
+    async def now(self):
         """Refresh before returning, in order with what the consumer sends next."""
         if self.task is not None and not self.task.done():
             self.again = True
             await self.task
         else:
-            await refresh()
+            await self.refresh()
 
-    async def _run(self, refresh):
+    async def _run(self):
         self.again = True
         while self.again:
             self.again = False
-            await refresh()
+            await self.refresh()
 
     def cancel(self):
         if self.task is not None:
