@@ -220,6 +220,27 @@ async def offer(pairs, rate, seconds, meter, send):
             await asyncio.sleep(delay)
 
 
+async def measure(label, pairs, sides, send, rate, seconds, process):
+    """Offer ``rate`` messages a second over ``pairs``, then close every side's socket.
+
+    ``sides`` are the sockets with who each speaks as ("s" or "w"), so that
+    each counts only what the other side sent.
+    """
+    meter = Meter()
+    readers = [asyncio.create_task(reader(socket, meter, me)) for socket, me in sides]
+    print(f"measuring {label} for {seconds} s", file=sys.stderr, flush=True)
+    process.mark()
+    with collector_paused():
+        await offer(pairs, rate, seconds, meter, send)
+        await asyncio.sleep(3)
+    cpu = process.cpu_percent()
+    memory = process.rss_mb()
+    for socket, _me in sides:
+        await socket.close()
+    await asyncio.gather(*readers)
+    return {**meter.summary(seconds), "cpu_percent": cpu, "rss_mb": memory}
+
+
 async def warm_up(survivor, worker, conversation):
     """One message each way before measuring, as every chat has after its greeting.
 
@@ -262,9 +283,6 @@ async def chat_phase(port, cookies, ticket, pair_count, rate, seconds, process):
     # Let the server finish the queue updates of setting up before measuring.
     await asyncio.sleep(10)
     await asyncio.gather(*(warm_up(*pair) for pair in pairs))
-    meter = Meter()
-    readers = [asyncio.create_task(reader(s, meter, "s")) for s, _, _ in pairs]
-    readers += [asyncio.create_task(reader(w, meter, "w")) for _, w, _ in pairs]
 
     async def send(pair, direction, message_id):
         survivor, worker, conversation = pair
@@ -286,18 +304,8 @@ async def chat_phase(port, cookies, ticket, pair_count, rate, seconds, process):
                 )
             )
 
-    print(f"measuring crisis chat for {seconds} s", file=sys.stderr, flush=True)
-    process.mark()
-    with collector_paused():
-        await offer(pairs, rate, seconds, meter, send)
-        await asyncio.sleep(3)
-    cpu = process.cpu_percent()
-    memory = process.rss_mb()
-    for survivor, worker, _conversation in pairs:
-        await survivor.close()
-        await worker.close()
-    await asyncio.gather(*readers)
-    return {**meter.summary(seconds), "cpu_percent": cpu, "rss_mb": memory}
+    sides = [(s, "s") for s, _, _ in pairs] + [(w, "w") for _, w, _ in pairs]
+    return await measure("crisis chat", pairs, sides, send, rate, seconds, process)
 
 
 async def baseline_phase(port, pair_count, rate, seconds, process):
@@ -309,9 +317,6 @@ async def baseline_phase(port, pair_count, rate, seconds, process):
                 await open_socket(port, f"/ws/bench/relay/{pair}/"),
             )
         )
-    meter = Meter()
-    readers = [asyncio.create_task(reader(a, meter, "s")) for a, _ in ends]
-    readers += [asyncio.create_task(reader(b, meter, "w")) for _, b in ends]
 
     async def send(pair, direction, message_id):
         sender = "s" if direction == 0 else "w"
@@ -319,18 +324,8 @@ async def baseline_phase(port, pair_count, rate, seconds, process):
             json.dumps({"type": "message", "text": f"m:{sender}:{message_id}"})
         )
 
-    print(f"measuring the bare relay for {seconds} s", file=sys.stderr, flush=True)
-    process.mark()
-    with collector_paused():
-        await offer(ends, rate, seconds, meter, send)
-        await asyncio.sleep(3)
-    cpu = process.cpu_percent()
-    memory = process.rss_mb()
-    for a, b in ends:
-        await a.close()
-        await b.close()
-    await asyncio.gather(*readers)
-    return {**meter.summary(seconds), "cpu_percent": cpu, "rss_mb": memory}
+    sides = [(a, "s") for a, _ in ends] + [(b, "w") for _, b in ends]
+    return await measure("the bare relay", ends, sides, send, rate, seconds, process)
 
 
 def main():
