@@ -255,6 +255,8 @@ async def test_silence_warns_then_closes(chat_organization):
     await worker.send(type="accept", conversation=conversation_id)
     opening = await survivor.receive_until("message")
     assert opening["text"].startswith("Bonjour")
+    # She follows the chat once its messages reach her; events before that pass her by.
+    await worker.receive_until("message")
 
     def sweep(minutes):
         return conversation_sweep(
