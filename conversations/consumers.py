@@ -144,7 +144,7 @@ class SurvivorChatConsumer(RelayingConsumer):
 
     async def connect(self):
         self.organization = self.scope["organization"]
-        self.state_refresh = CoalescedRefresh(self.send_state)
+        self.state_refresh = CoalescedRefresh()
         await super().connect()
 
     async def receive_json(self, content, **kwargs):
@@ -262,7 +262,7 @@ class SurvivorChatConsumer(RelayingConsumer):
         await self.send_json({"type": "code_word_done", "purpose": purpose})
 
     async def conversation_transferred(self, event):
-        await self.state_refresh.now()
+        await self.state_refresh.now(self.send_state)
 
     async def conversation_interpreter(self, event):
         if event["state"] == "requested":
@@ -293,10 +293,10 @@ class SurvivorChatConsumer(RelayingConsumer):
             await self.unfollow(conversation_id)
 
     async def queue_changed(self, event):
-        self.state_refresh.request()
+        self.state_refresh.request(self.send_state)
 
     async def conversation_accepted(self, event):
-        await self.state_refresh.now()
+        await self.state_refresh.now(self.send_state)
 
     async def conversation_presence(self, event):
         pass
@@ -361,7 +361,7 @@ class StaffChatConsumer(RelayingConsumer):
         self.roles = set(membership.roles)
         # Conversation -> who she speaks as in it; observers do not speak.
         self.speaks_as = {}
-        self.queue_refresh = CoalescedRefresh(self.send_queue)
+        self.queue_refresh = CoalescedRefresh()
         self.observing = set()
         self.safe_digests = {}
         await super().connect()
@@ -617,7 +617,7 @@ class StaffChatConsumer(RelayingConsumer):
     # Events.
 
     async def queue_changed(self, event):
-        self.queue_refresh.request()
+        self.queue_refresh.request(self.send_queue)
 
     async def overview_changed(self, event):
         overview = await db(handovers.overview_list)(organization=self.organization)

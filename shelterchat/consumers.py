@@ -47,38 +47,41 @@ def db(function):
 
 
 class CoalescedRefresh:
-    """Run ``refresh`` in the background; requests made while it runs collapse into one more run.
+    """Run a refresh in the background; requests made while it runs collapse into one more run.
 
     Queue changes come in bursts (a busy evening, a shift change), and each
     one would otherwise make every console and every waiting survivor re-read
     the queue. Runs never overlap, and a run always follows the last request,
     so the last frame sent reflects the last change.
+
+    The refresh comes with each request rather than being kept: a consumer
+    holding its own bound method would be a reference cycle, left for the
+    collector's full passes after every closed socket.
     """
 
-    def __init__(self, refresh):
-        self.refresh = refresh
+    def __init__(self):
         self.task = None
         self.again = False
 
-    def request(self):
+    def request(self, refresh):
         if self.task is not None and not self.task.done():
             self.again = True
             return
-        self.task = asyncio.create_task(self._run())
+        self.task = asyncio.create_task(self._run(refresh))
 
-    async def now(self):
+    async def now(self, refresh):
         """Refresh before returning, in order with what the consumer sends next."""
         if self.task is not None and not self.task.done():
             self.again = True
             await self.task
         else:
-            await self.refresh()
+            await refresh()
 
-    async def _run(self):
+    async def _run(self, refresh):
         self.again = True
         while self.again:
             self.again = False
-            await self.refresh()
+            await refresh()
 
     def cancel(self):
         if self.task is not None:

@@ -26,11 +26,11 @@ class Refresh:
 
 async def test_requests_during_a_run_make_one_more_run():
     refresh = Refresh()
-    coalesced = CoalescedRefresh(refresh)
-    coalesced.request()
+    coalesced = CoalescedRefresh()
+    coalesced.request(refresh)
     await asyncio.sleep(0)
     for _ in range(4):
-        coalesced.request()
+        coalesced.request(refresh)
     assert refresh.runs == 1
     refresh.release.set()
     await coalesced.task
@@ -41,20 +41,20 @@ async def test_requests_during_a_run_make_one_more_run():
 async def test_request_after_the_run_ends_runs_again():
     refresh = Refresh()
     refresh.release.set()
-    coalesced = CoalescedRefresh(refresh)
-    coalesced.request()
+    coalesced = CoalescedRefresh()
+    coalesced.request(refresh)
     await coalesced.task
-    coalesced.request()
+    coalesced.request(refresh)
     await coalesced.task
     assert refresh.runs == 2
 
 
 async def test_now_waits_for_a_run_that_follows_the_call():
     refresh = Refresh()
-    coalesced = CoalescedRefresh(refresh)
-    coalesced.request()
+    coalesced = CoalescedRefresh()
+    coalesced.request(refresh)
     await asyncio.sleep(0)
-    waiting = asyncio.create_task(coalesced.now())
+    waiting = asyncio.create_task(coalesced.now(refresh))
     await asyncio.sleep(0)
     assert not waiting.done()
     refresh.release.set()
@@ -66,7 +66,7 @@ async def test_now_waits_for_a_run_that_follows_the_call():
 async def test_now_runs_inline_when_idle():
     refresh = Refresh()
     refresh.release.set()
-    coalesced = CoalescedRefresh(refresh)
-    await coalesced.now()
+    coalesced = CoalescedRefresh()
+    await coalesced.now(refresh)
     assert refresh.runs == 1
     assert coalesced.task is None
