@@ -1,13 +1,15 @@
 """Settings for ShelterChat, every one read from the environment.
 
-Unset variables fall back to the single-process demo's values (SQLite, the
-in-memory channel layer); production sets ``DATABASE_URL``, ``REDIS_URL``,
-``SECRET_KEY`` and ``PLATFORM_DOMAIN``.
+``DATABASE_URL`` (PostgreSQL) is always required; ``bin/demo`` sets it to its
+embedded server. Other unset variables fall back to the single-process demo's
+values (the in-memory channel layer, a demo key); production sets
+``REDIS_URL``, ``SECRET_KEY`` and ``PLATFORM_DOMAIN`` too.
 """
 
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -78,12 +80,13 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'demo.sqlite3'}"),
-}
+# PostgreSQL everywhere, the demo included (bin/demo sets its own embedded server's URL).
+DATABASES = {"default": env.db("DATABASE_URL")}
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("DATABASE_URL must name a PostgreSQL database (postgres://…).")
+# The backend that keeps each query's organization in line for row-level security.
+DATABASES["default"]["ENGINE"] = "policies.postgresql"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"]["ENGINE"] = "policies.postgresql"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")

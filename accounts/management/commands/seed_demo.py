@@ -1,6 +1,8 @@
 """Create the demo: two organizations (English and French), staff in every role, the operator.
 
-Safe to run again: existing demo accounts get fresh backup codes.
+Each organization also gets a group chat that meets all day, every day, so
+that a newcomer can try one at any time. Safe to run again: existing demo
+accounts get ten fresh backup codes, and nothing else is made twice.
 """
 
 import datetime
@@ -8,9 +10,12 @@ import datetime
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import Membership, OpeningHours, Organization, OrganizationHostname, Role, User
 from accounts.services import backup_codes_replace
+from groups.models import GroupSession, SupportGroup
+from groups.services import live_group_create
 from policies.models import ConsentDocument
 from policies.services import consent_document_publish
 from policies.tenancy import organization_context
@@ -50,14 +55,21 @@ NOTICE_FR = (
 class Command(BaseCommand):
     help = "Create the demo organizations, staff and operator, and print their sign-ins."
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=8000, help="the port the demo serves on")
+
+    def handle(self, *args, port, **options):
         platform = settings.PLATFORM_DOMAIN
-        self.stdout.write(f"Platform console: http://{platform}:8000/")
+        self.stdout.write(f"Platform console: http://{platform}:{port}/")
         self._account("operator", is_operator=True)
         for spec in DEMO_ORGANIZATIONS:
             organization = self._organization(spec, platform)
-            self.stdout.write(f"\n{organization.name}: http://{spec['slug']}.{platform}:8000/")
-            self.stdout.write(f"  staff sign-in: http://{spec['slug']}.{platform}:8000/staff/")
+            base = f"http://{spec['slug']}.{platform}:{port}"
+            group = self._group_chat(organization)
+            self.stdout.write(f"\n{organization.name}: {base}/")
+            self.stdout.write(f"  staff sign-in: {base}/staff/")
+            group_url = f"{base}/{spec['languages'][0]}/groups/live/{group.link_id}/"
+            self.stdout.write(f"  group chat, open all day: {group_url}")
             for role in Role.values:
                 username = f"{spec['slug']}-{role.replace('_', '-')}"
                 user = self._account(username)
@@ -106,6 +118,36 @@ class Command(BaseCommand):
                 )
         return organization
 
+    @transaction.atomic
+    def _group_chat(self, organization):
+        with organization_context(organization):
+            group = SupportGroup.objects.filter(
+                organization=organization, kind=SupportGroup.Kind.LIVE
+            ).first()
+            if group is not None:
+                return group
+            group = live_group_create(
+                organization=organization,
+                actor=None,
+                name="Evening circle",
+                purpose="Talking together with others who have been through it.",
+                facilitation="A facilitator lets people in and keeps the group safe.",
+            )
+            # A sitting from midnight to midnight on every weekday.
+            today = timezone.localtime(timezone.now(), organization.tz).date()
+            GroupSession.objects.bulk_create(
+                GroupSession(
+                    organization=organization,
+                    group=group,
+                    first_day=today + datetime.timedelta(days=offset),
+                    starts_at=datetime.time(0, 0),
+                    ends_at=datetime.time(0, 0),
+                    weekly=True,
+                )
+                for offset in range(7)
+            )
+        return group
+
     def _account(self, username, is_operator=False):
         from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -118,5 +160,5 @@ class Command(BaseCommand):
             user=user, name="authenticator", defaults={"confirmed": True}
         )
         codes = backup_codes_replace(user=user)
-        self.stdout.write(f"  {username} / {DEMO_PASSWORD}  backup codes: {' '.join(codes[:3])}")
+        self.stdout.write(f"  {username} / {DEMO_PASSWORD}  backup codes: {' '.join(codes)}")
         return user
