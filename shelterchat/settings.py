@@ -231,6 +231,10 @@ RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=1000)
 # bytes", comma-separated, the current one first. Production must set its own.
 DEMO_CONTENT_KEY = "demo:ZGVtby1vbmx5LWtleS1zZXQtQ09OVEVOVF9LRVlTISE"
 CONTENT_KEYS = env.list("CONTENT_KEYS", default=[DEMO_CONTENT_KEY])
+# Keys that seal staff TOTP secrets (accounts.models.AuthenticatorDevice), in the
+# same form; kept apart from CONTENT_KEYS so that each can rotate on its own.
+DEMO_OTP_SECRET_KEY = "demo:ZGVtby1vbmx5LWtleS1zZXQtT1RQX1NFQ1JFVF9LRVk"
+OTP_SECRET_KEYS = env.list("OTP_SECRET_KEYS", default=[DEMO_OTP_SECRET_KEY])
 
 STAFF_INVITATION_VALID_HOURS = env.int("STAFF_INVITATION_VALID_HOURS", default=72)
 
