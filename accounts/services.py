@@ -14,14 +14,18 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import Invitation, Membership, Organization, OrganizationHostname, Role
+from accounts.models import (
+    AuthenticatorDevice,
+    BackupCodeDevice,
+    Invitation,
+    Membership,
+    Organization,
+    OrganizationHostname,
+    Role,
+)
 from policies.services import audit_record
 from policies.tenancy import organization_context
-
-BACKUP_CODE_COUNT = 10
 
 
 class InvitationError(ValidationError):
@@ -224,14 +228,21 @@ def first_admin_invite(*, actor, organization, note=""):
 
 
 # Two-factor: every staff account and the operator enroll TOTP, with backup codes.
+# Devices are readable only as their owner: callers run as her (the request does).
+
+
+def totp_device_create(*, user, confirmed=False):
+    """Create a TOTP device for ``user`` with a new random secret, sealed."""
+    device = AuthenticatorDevice(user=user, name="authenticator", confirmed=confirmed)
+    device.secret_seal(secrets.token_bytes(20))
+    device.save()
+    return device
 
 
 def totp_device_pending(*, user):
     """Return the user's unconfirmed TOTP device, creating it on first use."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
-    return device
+    device = AuthenticatorDevice.objects.filter(user=user, confirmed=False).first()
+    return device or totp_device_create(user=user)
 
 
 @transaction.atomic
@@ -242,18 +253,17 @@ def totp_device_confirm(*, user, token):
         raise ValidationError(_("That code did not match. Check your device's clock and retry."))
     device.confirmed = True
     device.save(update_fields=["confirmed"])
-    TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+    AuthenticatorDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
     return device, backup_codes_replace(user=user)
 
 
 def backup_codes_replace(*, user):
     """Replace the user's backup codes with new single-use ones; return them (shown once)."""
-    static, _created = StaticDevice.objects.get_or_create(user=user, name="backup codes")
-    static.token_set.all().delete()
-    codes = [StaticToken.random_token() for _ in range(BACKUP_CODE_COUNT)]
-    StaticToken.objects.bulk_create(StaticToken(device=static, token=code) for code in codes)
+    device, _created = BackupCodeDevice.objects.get_or_create(user=user, name="backup codes")
+    codes = device.codes_replace()
+    device.save(update_fields=["code_hashes"])
     return codes
 
 
 def user_has_two_factor(user):
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return AuthenticatorDevice.objects.filter(user=user, confirmed=True).exists()

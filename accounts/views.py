@@ -86,7 +86,7 @@ def two_factor_enroll(request):
     return render(
         request,
         "accounts/two_factor_enroll.html",
-        {"form": form, "qr_svg": qr.to_string(encoding="unicode"), "secret": device.key},
+        {"form": form, "qr_svg": qr.to_string(encoding="unicode"), "secret": device.secret_base32},
     )
 
 

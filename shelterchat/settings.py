@@ -34,8 +34,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
     "policies",
     "accounts",
     "conversations",
@@ -54,6 +52,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.PersonMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.middleware.StaffSessionExpiryMiddleware",
@@ -133,7 +132,13 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 OTP_TOTP_ISSUER = "ShelterChat"
 
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# On PostgreSQL, django_session through the owner's functions only: the
+# application role cannot read the table (policies.sessions).
+SESSION_ENGINE = (
+    "policies.sessions"
+    if DATABASES["default"]["ENGINE"] == "policies.postgresql"
+    else "django.contrib.sessions.backends.db"
+)
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 SESSION_COOKIE_AGE = 12 * 60 * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

@@ -4,11 +4,16 @@ import itertools
 
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import Membership, Organization, OrganizationHostname, User
-from policies.tenancy import organization_context
+from accounts.models import (
+    AuthenticatorDevice,
+    Membership,
+    Organization,
+    OrganizationHostname,
+    User,
+)
+from accounts.services import totp_device_create
+from policies.tenancy import organization_context, person_context
 
 _counter = itertools.count(1)
 
@@ -38,14 +43,19 @@ def staff_create(organization, roles, username=None, with_device=True):
     with organization_context(organization):
         Membership.objects.create(organization=organization, user=user, roles=list(roles))
     if with_device:
-        TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+        with person_context(user):
+            totp_device_create(user=user, confirmed=True)
     return user
 
 
+def authenticator_of(user, confirmed=True):
+    """Return the user's TOTP device, read as her (no one else can)."""
+    with person_context(user):
+        return AuthenticatorDevice.objects.get(user=user, confirmed=confirmed)
+
+
 def totp_now(device):
-    return (
-        f"{TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift).token():06d}"
-    )
+    return f"{device.totp().token():06d}"
 
 
 def client_for(organization, user=None, verified=True):
@@ -57,8 +67,7 @@ def client_for(organization, user=None, verified=True):
     if user is not None:
         client.force_login(user)
         if verified:
-            device = TOTPDevice.objects.get(user=user, confirmed=True)
             session = client.session
-            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+            session[DEVICE_ID_SESSION_KEY] = authenticator_of(user).persistent_id
             session.save()
     return client

@@ -4,7 +4,8 @@ import pytest
 from django.urls import NoReverseMatch, reverse
 
 from accounts.models import Invitation, Organization, OrganizationHostname, Role, User
-from policies.tenancy import organization_context
+from accounts.services import totp_device_create
+from policies.tenancy import organization_context, person_context
 from tests.factories import client_for, staff_create
 
 pytestmark = pytest.mark.django_db
@@ -12,10 +13,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def operator(db):
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
     user = User.objects.create_user(username="operator", password="x", is_operator=True)
-    TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+    with person_context(user):
+        totp_device_create(user=user, confirmed=True)
     return user
 
 
