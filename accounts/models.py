@@ -270,6 +270,9 @@ class PasswordHash(models.Model):
 
     RLS_PERSON_COLUMN = "user"
 
+    def __str__(self):
+        return f"password of {self.user_id}"
+
 
 def otp_secret_seal(user_id, secret):
     """Return (key id, sealed secret), bound to its owner: moved to another, it does not open."""

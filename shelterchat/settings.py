@@ -238,7 +238,7 @@ DEMO_CONTENT_KEY = "demo:ZGVtby1vbmx5LWtleS1zZXQtQ09OVEVOVF9LRVlTISE"
 CONTENT_KEYS = env.list("CONTENT_KEYS", default=[DEMO_CONTENT_KEY])
 # Keys that seal staff TOTP secrets (accounts.models.AuthenticatorDevice), in the
 # same form; kept apart from CONTENT_KEYS so that each can rotate on its own.
-DEMO_OTP_SECRET_KEY = "demo:ZGVtby1vbmx5LWtleS1zZXQtT1RQX1NFQ1JFVF9LRVk"
+DEMO_OTP_SECRET_KEY = "demo:ZGVtby1vbmx5LWtleS1zZXQtT1RQX1NFQ1JFVF9LRVk"  # noqa: S105
 OTP_SECRET_KEYS = env.list("OTP_SECRET_KEYS", default=[DEMO_OTP_SECRET_KEY])
 
 STAFF_INVITATION_VALID_HOURS = env.int("STAFF_INVITATION_VALID_HOURS", default=72)

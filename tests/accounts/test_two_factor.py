@@ -1,4 +1,5 @@
 import pytest
+
 from accounts.models import BackupCodeDevice, Role
 from policies.tenancy import person_context
 from tests.factories import authenticator_of, client_for, staff_create, totp_now
