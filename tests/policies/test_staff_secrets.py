@@ -7,12 +7,14 @@ it finds hers only.
 
 import base64
 import importlib
+import io
 import secrets
 
 import pytest
 from django.apps import apps
 from django.contrib.auth.hashers import make_password
 from django.contrib.sessions.backends.base import CreateError, UpdateError
+from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
 from accounts.models import AuthenticatorDevice, BackupCodeDevice, PasswordHash, Role
@@ -247,3 +249,22 @@ def test_plugin_devices_are_adopted_and_their_tables_dropped(worker):
         assert legacy_code not in str(backup.code_hashes)
         with transaction.atomic():
             assert backup.verify_token(legacy_code)
+
+
+def test_rotation_seals_every_secret_under_the_new_key(settings, organization):
+    old = "old:" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    new = "new:" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    settings.OTP_SECRET_KEYS = [old]
+    people = [staff_create(organization, [Role.SUPPORT_WORKER]) for _ in range(2)]
+    before = [authenticator_of(user).secret for user in people]
+    settings.OTP_SECRET_KEYS = [new, old]
+    assert _rotate().endswith("new: 2\n")
+    settings.OTP_SECRET_KEYS = [new]
+    assert [authenticator_of(user).secret for user in people] == before
+    assert _rotate().endswith("new: 0\n")
+
+
+def _rotate():
+    out = io.StringIO()
+    call_command("rotate_otp_secret_keys", stdout=out)
+    return out.getvalue()
