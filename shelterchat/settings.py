@@ -132,13 +132,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 OTP_TOTP_ISSUER = "ShelterChat"
 
-# On PostgreSQL, django_session through the owner's functions only: the
-# application role cannot read the table (policies.sessions).
-SESSION_ENGINE = (
-    "policies.sessions"
-    if DATABASES["default"]["ENGINE"] == "policies.postgresql"
-    else "django.contrib.sessions.backends.db"
-)
+# django_session through the owner's functions only: the application role
+# cannot read the table (policies.sessions).
+SESSION_ENGINE = "policies.sessions"
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 SESSION_COOKIE_AGE = 12 * 60 * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
