@@ -222,6 +222,7 @@ class User(AbstractUser):
         verbose_name = _("staff account")
 
     def save(self, *args, **kwargs):
+        """Save the account, and a new password hash to its own row, written as her."""
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "password" in update_fields:
             kwargs["update_fields"] = {*update_fields, "session_epoch"} - {"password"}
@@ -253,7 +254,8 @@ class User(AbstractUser):
             return super().check_password(raw_password)
 
     def _get_session_auth_hash(self, secret=None):
-        # Django's hashes the password hash, which a request does not read.
+        # Django's default hashes the password hash, which requests cannot read;
+        # the epoch changes with the password just the same.
         return salted_hmac(
             "accounts.User.session_auth_hash",
             f"{self.pk}:{self.session_epoch}",
