@@ -11,6 +11,7 @@ import time
 import zoneinfo
 from urllib.parse import quote, urlencode
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.hashers import Argon2PasswordHasher
 from django.contrib.auth.models import AbstractUser
@@ -252,6 +253,10 @@ class User(AbstractUser):
     def check_password(self, raw_password):
         with person_context(self):
             return super().check_password(raw_password)
+
+    async def acheck_password(self, raw_password):
+        # Reading the hash is a query: Django's version would read it in the event loop.
+        return await sync_to_async(self.check_password)(raw_password)
 
     def _get_session_auth_hash(self, secret=None):
         # Django's default hashes the password hash, which requests cannot read;

@@ -184,6 +184,15 @@ def test_password_hash_upgrade_is_stored_as_her(worker, settings):
     assert worker.check_password(PASSWORD)
 
 
+@pytest.mark.django_db(transaction=True)
+async def test_password_checks_in_async_code_too(organization):
+    from channels.db import database_sync_to_async
+
+    user = await database_sync_to_async(staff_create)(organization, [Role.SUPPORT_WORKER])
+    assert await user.acheck_password(PASSWORD)
+    assert not await user.acheck_password("not her password")
+
+
 def test_sessions_are_reached_only_by_their_key():
     store = SessionStore()
     store["staff"] = "x"
