@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from groups.models import GroupSession, PostReport, SupportGroup
 from groups.selectors import display_name_taken
 from groups.services import GROUP_FIELDS, LIVE_GROUP_FIELDS, SESSION_FIELDS, display_name_normalize
+from policies.models import ConsentDocument
 from policies.pseudonyms import MAX_LENGTH, validate_display_name
 
 TITLE_MAX_LENGTH = 150
@@ -75,9 +76,19 @@ class SessionInviteForm(forms.Form):
         self.fields["language"].choices = languages
 
 
-class AgreementForm(forms.Form):
-    body_en = forms.CharField(label=_("Agreement in English"), widget=forms.Textarea)
-    body_fr = forms.CharField(label=_("Agreement in French"), widget=forms.Textarea)
+class AgreementForm(forms.ModelForm):
+    """A new version of the group agreement; the model refuses a chat notice's text."""
+
+    class Meta:
+        model = ConsentDocument
+        fields = ["body_en", "body_fr"]
+        labels = {"body_en": _("Agreement in English"), "body_fr": _("Agreement in French")}
+
+    def __init__(self, *args, organization, **kwargs):
+        kwargs["instance"] = ConsentDocument(
+            organization=organization, kind=ConsentDocument.Kind.GROUP_AGREEMENT
+        )
+        super().__init__(*args, **kwargs)
 
 
 class InviteForm(forms.Form):

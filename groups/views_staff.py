@@ -111,7 +111,7 @@ def agreement_publish(request):
     """Publish a new version of the group agreement; members accept it on their next visit."""
     current = services.group_agreement_current(organization=request.organization)
     initial = {"body_en": current.body_en, "body_fr": current.body_fr} if current else None
-    form = AgreementForm(request.POST or None, initial=initial)
+    form = AgreementForm(request.POST or None, initial=initial, organization=request.organization)
     if request.method == "POST" and form.is_valid():
         consent_document_publish(
             organization=request.organization,

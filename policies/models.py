@@ -1,6 +1,7 @@
 """The data every service shares: the audit log, retention windows and consent."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -71,6 +72,29 @@ class ConsentDocument(TenantModel):
 
     def __str__(self):
         return f"{self.get_kind_display()} v{self.version}"
+
+    def clean(self):
+        """Refuse a group agreement that is a chat notice's text, and the other way round.
+
+        The chat notice speaks of one worker and of erasure at the end of the
+        chat; a group keeps posts for weeks and is read by every member.
+        """
+        opposite = {
+            self.Kind.CHAT_NOTICE: self.Kind.GROUP_AGREEMENT,
+            self.Kind.GROUP_AGREEMENT: self.Kind.CHAT_NOTICE,
+        }.get(self.kind)
+        if opposite is None:
+            return
+        texts = {text.strip() for text in (self.body_en, self.body_fr) if text and text.strip()}
+        others = ConsentDocument.objects.filter(organization_id=self.organization_id, kind=opposite)
+        if others.filter(models.Q(body_en__in=texts) | models.Q(body_fr__in=texts)).exists():
+            raise ValidationError(
+                _(
+                    "The group agreement and the chat notice must be different texts: "
+                    "each says what is true of its own service."
+                ),
+                code="same_as_other_kind",
+            )
 
     def body(self, language_code):
         return self.body_fr if (language_code or "").startswith("fr") else self.body_en

@@ -22,15 +22,20 @@ def audit_record(*, organization, actor, action, target=None):
 
 
 def consent_document_publish(*, organization, actor, kind, body_en, body_fr):
-    """Publish the next version of the organization's document of ``kind``."""
+    """Publish the next version of the organization's document of ``kind``.
+
+    Raise ValidationError for a text the document may not have (see ConsentDocument.clean).
+    """
     latest = ConsentDocument.objects.filter(organization=organization, kind=kind).first()
-    document = ConsentDocument.objects.create(
+    document = ConsentDocument(
         organization=organization,
         kind=kind,
         version=(latest.version + 1) if latest else 1,
-        body_en=body_en,
-        body_fr=body_fr,
+        body_en=body_en.strip(),
+        body_fr=body_fr.strip(),
     )
+    document.clean()
+    document.save()
     audit_record(organization=organization, actor=actor, action="consent.publish", target=document)
     return document
 
