@@ -68,7 +68,9 @@ class OrganizationSettingsForm(forms.ModelForm):
         fields = [
             "public_name",
             "neutral_title",
+            "neutral_title_fr",
             "quick_exit_url",
+            "quick_exit_url_fr",
             "time_zone",
             "languages",
             "outage_banner",
@@ -81,6 +83,8 @@ class OrganizationSettingsForm(forms.ModelForm):
             "chat_silence_warning_minutes",
             "chat_silence_close_minutes",
             "chat_shift_cutoff_minutes",
+            "chat_unanswered_minutes",
+            "chat_observer_notice",
             "chat_opening_message_en",
             "chat_opening_message_fr",
         ]
@@ -89,6 +93,12 @@ class OrganizationSettingsForm(forms.ModelForm):
         value = self.cleaned_data["staff_idle_minutes"]
         if not 1 <= value <= 60:
             raise forms.ValidationError(_("Choose between 1 and 60 minutes."))
+        return value
+
+    def clean_chat_unanswered_minutes(self):
+        value = self.cleaned_data["chat_unanswered_minutes"]
+        if not 1 <= value <= 120:
+            raise forms.ValidationError(_("Choose between 1 and 120 minutes."))
         return value
 
     def clean_staff_session_hours(self):

@@ -4,8 +4,11 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import HttpResponseNotFound
+from django.middleware.locale import LocaleMiddleware
 from django.shortcuts import redirect
+from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation.trans_real import parse_accept_lang_header
 
 from accounts.tenancy import host_name, is_platform_host, organization_for_host
 from policies.tenancy import organization_context, person_context
@@ -53,6 +56,36 @@ class PersonMiddleware:
     def __call__(self, request):
         with person_context(request.user if request.user.is_authenticated else None):
             return self.get_response(request)
+
+
+def preferred_language(organization, accept_language):
+    """Return the first of the browser's languages the organization offers, else its first one."""
+    for code, _quality in parse_accept_lang_header(accept_language):
+        base = code.split("-")[0].lower()
+        if base in organization.languages:
+            return base
+    return organization.default_language
+
+
+class OrganizationLocaleMiddleware(LocaleMiddleware):
+    """Choose the language as Django does, among the organization's languages only.
+
+    The address's prefix decides; without one, the browser's preference among
+    the organization's languages, then the organization's first language (a
+    French-first shelter opens in French). No cookie is read: the language is
+    always in the address of survivor pages.
+    """
+
+    def process_request(self, request):
+        organization = getattr(request, "organization", None)
+        if organization is None:
+            super().process_request(request)
+            return
+        language = translation.get_language_from_path(request.path_info) or preferred_language(
+            organization, request.headers.get("accept-language", "")
+        )
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()
 
 
 def staff_session_expired(session, organization, now=None):

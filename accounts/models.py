@@ -6,6 +6,7 @@ are pseudonymous identities kept in the ``groups`` app.
 
 import base64
 import datetime
+import re
 import secrets
 import time
 import zoneinfo
@@ -16,6 +17,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import Argon2PasswordHasher
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models, transaction
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
@@ -25,10 +27,36 @@ from django_otp.oath import TOTP
 from policies.crypto import seal, unseal
 from policies.tenancy import person_context
 
+# A phone number inside a line of text: digits, (area codes) and single separators.
+PHONE_NUMBER = re.compile(r"\+?(?:\(\d+\)|\d)(?:[ .-]?(?:\(\d+\)|\d))*")
+
+
+def phone_parts(line):
+    """Split a line around its phone number, so the number can be a tap-to-call link.
+
+    Return (before, number, ``tel:`` address, after); a line without a number
+    comes back whole in ``before`` with an empty address.
+    """
+    match = next(
+        (m for m in PHONE_NUMBER.finditer(line) if len(re.sub(r"\D", "", m.group())) >= 3), None
+    )
+    if match is None:
+        return line, "", "", ""
+    number = match.group()
+    digits = ("+" if number.startswith("+") else "") + re.sub(r"\D", "", number)
+    return line[: match.start()], number, f"tel:{digits}", line[match.end() :]
+
 
 def validate_time_zone(value):
     if value not in zoneinfo.available_timezones():
         raise ValidationError(_("Unknown time zone."))
+
+
+class ObserverNotice(models.TextChoices):
+    """What a survivor is told about supervisors who may read a chat without writing."""
+
+    STANDING = "standing", _("Survivors see a standing line that a supervisor may read along")
+    ANNOUNCED = "announced", _("The standing line, and a notice in the chat when one does")
 
 
 class Organization(models.Model):
@@ -41,15 +69,26 @@ class Organization(models.Model):
         help_text=_("Shown to staff and on pages that are not seen by survivors."),
     )
     neutral_title = models.CharField(
-        _("neutral page title"),
+        _("neutral page title (English)"),
         max_length=80,
         default="Support",
         help_text=_("The browser tab title of every survivor page: choose something unremarkable."),
     )
+    neutral_title_fr = models.CharField(
+        _("neutral page title (French)"),
+        max_length=80,
+        blank=True,
+        help_text=_("Leave empty to use the English title on French pages too."),
+    )
     quick_exit_url = models.URLField(
-        _("quick-exit destination"),
-        default="https://www.wikipedia.org/",
+        _("quick-exit destination (English)"),
+        default="https://en.wikipedia.org/",
         help_text=_("The neutral site a survivor lands on when she leaves quickly."),
+    )
+    quick_exit_url_fr = models.URLField(
+        _("quick-exit destination (French)"),
+        blank=True,
+        help_text=_("Leave empty to send survivors on French pages to the English destination."),
     )
     time_zone = models.CharField(
         _("time zone"), max_length=64, default="America/Toronto", validators=[validate_time_zone]
@@ -81,6 +120,18 @@ class Organization(models.Model):
     chat_shift_cutoff_minutes = models.PositiveIntegerField(
         _("no new chats in a shift's last (minutes)"), default=30
     )
+    chat_unanswered_minutes = models.PositiveIntegerField(
+        _("wait before telling a survivor no one has answered (minutes)"),
+        default=10,
+        validators=[MinValueValidator(1)],
+        help_text=_("After this wait in the queue she is told plainly and shown the alternatives."),
+    )
+    chat_observer_notice = models.CharField(
+        _("supervisors reading along"),
+        max_length=16,
+        choices=ObserverNotice.choices,
+        default=ObserverNotice.STANDING,
+    )
     chat_opening_message_en = models.TextField(
         _("opening message (English)"),
         blank=True,
@@ -107,13 +158,33 @@ class Organization(models.Model):
     def __str__(self):
         return self.name
 
+    def neutral_title_for(self, language_code):
+        french = (language_code or "").startswith("fr")
+        return (self.neutral_title_fr if french else "") or self.neutral_title
+
+    def quick_exit_url_for(self, language_code):
+        french = (language_code or "").startswith("fr")
+        return (self.quick_exit_url_fr if french else "") or self.quick_exit_url
+
+    @property
+    def default_language(self):
+        """Return the first language offered: survivors land in it unless they prefer another."""
+        return self.languages[0] if self.languages else settings.LANGUAGE_CODE
+
     @property
     def tz(self):
         return zoneinfo.ZoneInfo(self.time_zone)
 
     @property
     def hotline_list(self):
-        return [line.strip() for line in self.hotline_numbers.splitlines() if line.strip()]
+        """Return each hotline line as (text before, the number, ``tel:`` address, text after)."""
+        return [
+            phone_parts(line.strip()) for line in self.hotline_numbers.splitlines() if line.strip()
+        ]
+
+    @property
+    def emergency_tel(self):
+        return phone_parts(self.emergency_number)[2]
 
 
 class OrganizationHostname(models.Model):

@@ -46,8 +46,20 @@ def closure_list(*, organization):
     return Closure.objects.filter(organization=organization)
 
 
+def closure_on(*, organization, day):
+    """Return the closure that covers ``day`` (a local date), or None."""
+    return (
+        closure_list(organization=organization).filter(starts_on__lte=day, ends_on__gte=day).first()
+    )
+
+
+def _closes(hours):
+    # Closing at 00:00 means open until midnight.
+    return hours.closes_at if hours.closes_at != datetime.time(0, 0) else datetime.time.max
+
+
 def organization_is_open(*, organization, at=None):
-    """Return True when the organization's chat is staffed at ``at`` (now by default).
+    """Return True when the organization's chat is within its hours at ``at`` (now by default).
 
     Closed during an announced outage, on a closure day, and outside the
     weekly hours, all read in the organization's time zone.
@@ -55,14 +67,45 @@ def organization_is_open(*, organization, at=None):
     if organization.outage_banner.strip():
         return False
     local = timezone.localtime(at or timezone.now(), organization.tz)
-    if (
-        closure_list(organization=organization)
-        .filter(starts_on__lte=local.date(), ends_on__gte=local.date())
-        .exists()
-    ):
+    if closure_on(organization=organization, day=local.date()) is not None:
         return False
-    for hours in opening_hours_list(organization=organization).filter(weekday=local.weekday()):
-        closes = hours.closes_at if hours.closes_at != datetime.time(0, 0) else datetime.time.max
-        if hours.opens_at <= local.time() < closes:
-            return True
-    return False
+    return any(
+        hours.opens_at <= local.time() < _closes(hours)
+        for hours in opening_hours_list(organization=organization).filter(weekday=local.weekday())
+    )
+
+
+def chat_reopens_at(*, organization, at=None, days_ahead=31):
+    """Return when the weekly hours next open chat after ``at``, past any closure, or None.
+
+    During an outage there is no answer: it has no announced end, and the
+    page shows its banner instead. The answer is in the organization's time zone.
+    """
+    if organization.outage_banner.strip():
+        return None
+    local = timezone.localtime(at or timezone.now(), organization.tz)
+    rows = list(opening_hours_list(organization=organization))
+    for offset in range(days_ahead + 1):
+        day = local.date() + datetime.timedelta(days=offset)
+        if closure_on(organization=organization, day=day) is not None:
+            continue
+        for hours in sorted(
+            (row for row in rows if row.weekday == day.weekday()), key=lambda row: row.opens_at
+        ):
+            opens = datetime.datetime.combine(day, hours.opens_at, tzinfo=organization.tz)
+            closes = datetime.datetime.combine(day, _closes(hours), tzinfo=organization.tz)
+            if closes > local:
+                return max(opens, local)
+    return None
+
+
+def weekly_hours(*, organization):
+    """Return the week's hours as (day name, that day's rows, whether it is open all day)."""
+    rows = opening_hours_list(organization=organization)
+    week = []
+    for weekday, label in OpeningHours.Weekday.choices:
+        spans = [row for row in rows if row.weekday == weekday]
+        if spans:
+            all_day = any(row.opens_at == datetime.time(0) == row.closes_at for row in spans)
+            week.append((label, spans, all_day))
+    return week

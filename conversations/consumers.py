@@ -206,7 +206,13 @@ class SurvivorChatConsumer(RelayingConsumer):
                 services.queue_group(self.organization), self.channel_name
             )
             position = await db(selectors.queue_position)(conversation=conversation)
-            frame = {"type": "waiting", "position": position}
+            frame = {
+                "type": "waiting",
+                "position": position,
+                "unanswered_in": selectors.unanswered_in_seconds(
+                    conversation=conversation, organization=self.organization
+                ),
+            }
         elif conversation.state == Conversation.State.ACTIVE:
             await self.channel_layer.group_discard(
                 services.queue_group(self.organization), self.channel_name
@@ -214,8 +220,9 @@ class SurvivorChatConsumer(RelayingConsumer):
             frame = {"type": "active"}
         else:
             return
-        if frame != getattr(self, "state_sent", None):
-            self.state_sent = frame
+        state = (frame["type"], frame.get("position"))
+        if state != getattr(self, "state_sent", None):
+            self.state_sent = state
             await self.send_json(frame)
             if conversation.silence_warned_at:
                 await self.send_silence_warning()

@@ -7,16 +7,16 @@ goes: the notice is a message of the conversation like any other, so it is
 delivered in order and survives a reload.
 """
 
-import datetime
 import uuid
 
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from accounts.models import Membership, Role
+from accounts.models import Membership, ObserverNotice, Role
 from accounts.selectors import membership_get
-from conversations.models import Conversation, InterpreterState, Message, Shift
+from conversations.models import Conversation, InterpreterState, Message
+from conversations.selectors import memberships_free_for_new_chats
 from conversations.services import (
     ChatError,
     conversation_group,
@@ -70,24 +70,10 @@ def _overview_changed(organization):
 
 def colleagues_on_shift(*, organization, exclude, now=None):
     """Return the staff a chat can be handed to now: on shift, not near its end."""
-    now = now or timezone.now()
-    on_shift = Shift.objects.filter(
-        organization=organization,
-        left_at__isnull=True,
-        ends_at__gt=now + datetime.timedelta(minutes=organization.chat_shift_cutoff_minutes),
-    ).values("worker_id")
-    memberships = (
-        Membership.objects.filter(
-            organization=organization, is_active=True, user__is_active=True, user__in=on_shift
-        )
-        .exclude(user=exclude)
-        .select_related("user")
-        .order_by("user__username")
-    )
     return [
         {"id": membership.user_id, "name": membership.user.username}
-        for membership in memberships
-        if membership.has_role(*CHAT_ROLES)
+        for membership in memberships_free_for_new_chats(organization=organization, now=now)
+        if membership.user_id != exclude.pk
     ]
 
 
@@ -171,7 +157,11 @@ def _supervisor_on_shift(organization, user):
 
 
 def conversation_observe(*, organization, supervisor, public_id):
-    """Let a supervisor on shift join a live chat silently: the survivor is not told."""
+    """Let a supervisor on shift read a live chat without writing in it.
+
+    Her page always says that a supervisor may read along; where the
+    organization's policy is to announce it, she is also told each time one does.
+    """
     _supervisor_on_shift(organization, supervisor)
     conversation = _live(organization, public_id)
     audit_record(
@@ -180,6 +170,8 @@ def conversation_observe(*, organization, supervisor, public_id):
         action="conversation.observe",
         target=conversation,
     )
+    if organization.chat_observer_notice == ObserverNotice.ANNOUNCED:
+        notice_post(conversation, lambda: _("A supervisor is reading along to support our worker."))
     return conversation
 
 

@@ -1,11 +1,107 @@
 """Reads of crisis chat, each scoped to one organization."""
 
 import base64
+import dataclasses
+import datetime
+import math
 
+from django.db.models import Avg, F
 from django.utils import timezone
 
-from conversations.models import CannedMessage, Conversation, Message, OptionalQuestion
+from accounts.models import Membership, Role
+from accounts.selectors import (
+    chat_reopens_at,
+    closure_on,
+    organization_is_open,
+)
+from conversations.models import CannedMessage, Conversation, Message, OptionalQuestion, Shift
 from policies.crypto import decrypt
+
+# The recent chats a rough wait is estimated from.
+WAIT_SAMPLE_HOURS = 2
+
+
+@dataclasses.dataclass(frozen=True)
+class ChatAvailability:
+    """What is true of the chat right now, as a survivor's page says it."""
+
+    CLOSED = "closed"
+    UNSTAFFED = "unstaffed"
+    STAFFED = "staffed"
+
+    state: str
+    waiting: int = 0
+    wait_minutes: int | None = None
+    reopens_at: datetime.datetime | None = None
+    closure: object = None
+
+    @property
+    def is_open(self):
+        return self.state != self.CLOSED
+
+
+def memberships_free_for_new_chats(*, organization, now=None):
+    """Return the memberships of the staff who may be offered a new chat now, by name.
+
+    On shift, not in the shift's last ``chat_shift_cutoff_minutes``, and a
+    support worker or a supervisor.
+    """
+    now = now or timezone.now()
+    on_shift = Shift.objects.filter(
+        organization=organization,
+        left_at__isnull=True,
+        ends_at__gt=now + datetime.timedelta(minutes=organization.chat_shift_cutoff_minutes),
+    ).values("worker_id")
+    memberships = (
+        Membership.objects.filter(
+            organization=organization, is_active=True, user__is_active=True, user__in=on_shift
+        )
+        .select_related("user")
+        .order_by("user__username")
+    )
+    return [
+        membership
+        for membership in memberships
+        if membership.has_role(Role.SUPPORT_WORKER, Role.SUPERVISOR)
+    ]
+
+
+def recent_wait_minutes(*, organization, now=None):
+    """Return the recent average wait before a worker answered, rounded up to 5 minutes, or None."""
+    now = now or timezone.now()
+    average = Conversation.objects.filter(
+        organization=organization,
+        accepted_at__gte=now - datetime.timedelta(hours=WAIT_SAMPLE_HOURS),
+    ).aggregate(wait=Avg(F("accepted_at") - F("created_at")))["wait"]
+    if average is None:
+        return None
+    return max(5, 5 * math.ceil(average.total_seconds() / 300))
+
+
+def chat_availability(*, organization, now=None):
+    """Say whether chat is closed, open with nobody free to answer, or open and staffed.
+
+    Opening hours alone do not make it staffed: someone must be on shift and
+    free to take new chats.
+    """
+    now = now or timezone.now()
+    if not organization_is_open(organization=organization, at=now):
+        local_day = timezone.localtime(now, organization.tz).date()
+        return ChatAvailability(
+            state=ChatAvailability.CLOSED,
+            reopens_at=chat_reopens_at(organization=organization, at=now),
+            closure=closure_on(organization=organization, day=local_day),
+        )
+    if not memberships_free_for_new_chats(organization=organization, now=now):
+        return ChatAvailability(state=ChatAvailability.UNSTAFFED)
+    waiting = Conversation.objects.filter(
+        organization=organization, state=Conversation.State.WAITING
+    ).count()
+    return ChatAvailability(
+        state=ChatAvailability.STAFFED,
+        waiting=waiting,
+        wait_minutes=recent_wait_minutes(organization=organization, now=now) if waiting else None,
+    )
 
 
 def queue_list(*, organization, now=None):
@@ -34,6 +130,15 @@ def queue_position(*, conversation):
         state=Conversation.State.WAITING,
         created_at__lte=conversation.created_at,
     ).count()
+
+
+def unanswered_in_seconds(*, conversation, organization, now=None):
+    """Return the seconds left before a waiting survivor is told no one has answered yet."""
+    now = now or timezone.now()
+    deadline = conversation.created_at + datetime.timedelta(
+        minutes=organization.chat_unanswered_minutes
+    )
+    return max(0, int((deadline - now).total_seconds()))
 
 
 def conversation_refresh(*, conversation):

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import staff_required
 from accounts.models import Role
-from accounts.selectors import opening_hours_list, organization_is_open
+from accounts.selectors import weekly_hours
 from accounts.services import organization_formset_save
 from conversations import handovers, selectors, services
 from conversations.forms import CannedMessageFormSet, OptionalQuestionFormSet, ShiftForm
@@ -20,17 +20,58 @@ from policies.models import ConsentDocument
 from policies.selectors import consent_document_current
 
 
-def _closed(request):
-    organization = request.organization
+def _closed(request, availability):
     return render(
         request,
         "conversations/closed.html",
-        {"hours": opening_hours_list(organization=organization)},
+        {
+            "availability": availability,
+            "week": weekly_hours(organization=request.organization),
+        },
     )
 
 
 def _chat_page(request, ticket=""):
-    return render(request, "conversations/chat.html", {"ticket": ticket})
+    organization = request.organization
+    return render(
+        request,
+        "conversations/chat.html",
+        {
+            "ticket": ticket,
+            # Rendered for a form's POST too: the other language's link is the chat page's.
+            "page_path": reverse("chat:chat"),
+            "availability": selectors.chat_availability(organization=organization),
+            "week": weekly_hours(organization=organization),
+        },
+    )
+
+
+def _questions_page(request, ticket, answers=None):
+    """The optional questions, with the answers she already chose (after a language switch)."""
+    language = get_language()
+    answers = answers or {}
+    return render(
+        request,
+        "conversations/questions.html",
+        {
+            "ticket": ticket,
+            "questions": [
+                (question.pk, *question.localized(language), answers.get(question.pk))
+                for question in selectors.optional_question_list(organization=request.organization)
+            ],
+            "page_path": reverse("chat:questions"),
+            "language_form": "questions",
+        },
+    )
+
+
+def _answers(post):
+    """Return the questions form's answers as {question id: choice}; a skip counts nothing."""
+    return {
+        int(key[2:]): int(value)
+        for key, value in post.items()
+        if key.startswith("q-") and key[2:].isdigit() and value.isdigit()
+    }
 
 
 def _notice(organization):
@@ -47,28 +88,18 @@ def chat_entry(request):
     """Show the notice of rights and limits of confidentiality; its acceptance opens the way."""
     organization = request.organization
     notice = _notice(organization)
-    if notice is None or not organization_is_open(organization=organization):
-        return _closed(request)
+    availability = selectors.chat_availability(organization=organization)
+    if notice is None or not availability.is_open:
+        return _closed(request, availability)
     if request.method == "POST" and request.POST.get("version") == str(notice.version):
         ticket = services.notice_accept(organization=organization, document=notice)
-        questions = selectors.optional_question_list(organization=organization)
-        if not questions:
+        if not selectors.optional_question_list(organization=organization).exists():
             return _chat_page(request, ticket)
-        language = get_language()
-        return render(
-            request,
-            "conversations/questions.html",
-            {
-                "ticket": ticket,
-                "questions": [
-                    (question.pk, *question.localized(language)) for question in questions
-                ],
-            },
-        )
+        return _questions_page(request, ticket)
     return render(
         request,
         "conversations/notice.html",
-        {"notice": notice, "body": notice.body(get_language())},
+        {"notice": notice, "body": notice.body(get_language()), "availability": availability},
     )
 
 
@@ -76,7 +107,12 @@ def chat_entry(request):
 @never_cache
 @require_POST
 def chat_questions(request):
-    """Count the answers given (skipped ones count nothing), then open the chat page."""
+    """Count the answers given (skipped ones count nothing), then open the chat page.
+
+    The language links of the questions page resubmit its form here with
+    ``language_switch``: the same questions come back in that language, her
+    answers kept and nothing counted yet.
+    """
     ticket = request.POST.get("ticket", "")
     try:
         signing.TimestampSigner(salt="chat-admission").unsign(
@@ -84,10 +120,9 @@ def chat_questions(request):
         )
     except signing.BadSignature:
         return redirect(reverse("chat:entry"))
-    answers = {}
-    for key, value in request.POST.items():
-        if key.startswith("q-") and key[2:].isdigit() and value.isdigit():
-            answers[int(key[2:])] = int(value)
+    answers = _answers(request.POST)
+    if request.POST.get("language_switch"):
+        return _questions_page(request, ticket, answers)
     services.question_answers_record(organization=request.organization, answers=answers)
     return _chat_page(request, ticket)
 

@@ -12,7 +12,11 @@ from policies.selectors import audit_entry_list, retention_windows
 def quick_exit(request):
     """End the survivor's session, clear what the browser holds for us, go somewhere neutral."""
     logout(request)
-    response = HttpResponseRedirect(request.organization.quick_exit_url)
+    organization = request.organization
+    language = request.GET.get("lang")
+    if language not in organization.languages:
+        language = organization.default_language
+    response = HttpResponseRedirect(organization.quick_exit_url_for(language))
     response["Clear-Site-Data"] = '"cache", "cookies", "storage"'
     return response
 

@@ -48,7 +48,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accounts.middleware.TenantMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "accounts.middleware.OrganizationLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -56,7 +56,9 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.middleware.StaffSessionExpiryMiddleware",
+    "shelterchat.middleware.SurvivorMethodNotAllowedMiddleware",
 ]
+CSRF_FAILURE_VIEW = "shelterchat.views.csrf_failure"
 
 ROOT_URLCONF = "shelterchat.urls"
 PLATFORM_URLCONF = "shelterchat.urls_platform"

@@ -22,3 +22,8 @@ urlpatterns += i18n_patterns(
     path("groups/", include("groups.urls_survivor")),
     path("", include((chat_patterns, "chat"))),
 )
+
+handler400 = "shelterchat.views.bad_request"
+handler403 = "shelterchat.views.permission_denied"
+handler404 = "shelterchat.views.page_not_found"
+handler500 = "shelterchat.views.server_error"

@@ -15,6 +15,7 @@
   var ended = false;
   var retryDelay = 500;
   var shownSeq = 0;
+  var unansweredTimer = null;
 
   function read(key, fallback) {
     try { var value = store.getItem(key); return value === null ? fallback : JSON.parse(value); }
@@ -92,9 +93,14 @@
       case "waiting":
         openConversation();
         status(root.dataset.waitingText.replace("{position}", frame.position));
+        $("waiting-help").hidden = false;
+        window.clearTimeout(unansweredTimer);
+        unansweredTimer = window.setTimeout(function () { $("unanswered").hidden = false; }, frame.unanswered_in * 1000);
         break;
       case "active":
         openConversation();
+        window.clearTimeout(unansweredTimer);
+        $("waiting-help").hidden = true;
         status("");
         flushOutbox();
         break;

@@ -15,7 +15,9 @@ def _settings_form(organization, **changes):
     data = {
         "settings-public_name": organization.public_name,
         "settings-neutral_title": "Resources",
+        "settings-neutral_title_fr": "Ressources",
         "settings-quick_exit_url": "https://weather.example/",
+        "settings-quick_exit_url_fr": "https://meteo.example/",
         "settings-time_zone": "America/Vancouver",
         "settings-languages": ["en", "fr"],
         "settings-outage_banner": "",
@@ -28,6 +30,8 @@ def _settings_form(organization, **changes):
         "settings-chat_silence_warning_minutes": "10",
         "settings-chat_silence_close_minutes": "5",
         "settings-chat_shift_cutoff_minutes": "30",
+        "settings-chat_unanswered_minutes": "10",
+        "settings-chat_observer_notice": "announced",
         "settings-chat_opening_message_en": "Hello",
         "settings-chat_opening_message_fr": "Bonjour",
         "hours-TOTAL_FORMS": "1",
@@ -48,6 +52,9 @@ def test_admin_changes_settings_and_it_is_audited(organization, org_admin):
     assert response.status_code == 302
     organization.refresh_from_db()
     assert organization.neutral_title == "Resources"
+    assert organization.neutral_title_for("fr") == "Ressources"
+    assert organization.quick_exit_url_for("fr") == "https://meteo.example/"
+    assert organization.chat_observer_notice == "announced"
     assert organization.time_zone == "America/Vancouver"
     with organization_context(organization):
         assert AuditEntry.objects.filter(action="settings.update").count() == 1

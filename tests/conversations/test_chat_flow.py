@@ -36,7 +36,10 @@ async def test_whole_chat_then_erasure(chat_organization):
     survivor = await Survivor(organization).open()
     started = await survivor.start(safety="worried", language="en")
     assert started["type"] == "started"
-    assert await survivor.receive() == {"type": "waiting", "position": 1}
+    waiting = await survivor.receive()
+    assert waiting["type"] == "waiting" and waiting["position"] == 1
+    # Told no one has answered after the organization's wait (10 minutes by default).
+    assert 590 <= waiting["unanswered_in"] <= 600
 
     queue = await worker.receive_until("queue")
     [waiting] = queue["conversations"]

@@ -97,7 +97,7 @@ def test_closed_outside_hours_shows_hours_and_alternatives(organization):
     assert "Le clavardage est fermé en ce moment." in page
     assert "Heures du clavardage" in page
     assert "1-800-555-0123" in page
-    assert "En cas d'urgence, composez le 911." in page
+    assert """En cas d'urgence, composez le <a href="tel:911">911</a>.""" in page
 
 
 def test_closed_during_outage(chat_organization):

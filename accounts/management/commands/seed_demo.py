@@ -26,30 +26,56 @@ DEMO_ORGANIZATIONS = [
     {
         "slug": "harbour",
         "name": "Harbour House",
-        "neutral_title": "Community resources",
         "languages": ["en", "fr"],
         "hotline_numbers": "Harbour House line: 1-800-555-0100",
-        "quick_exit_url": "https://www.wikipedia.org/",
     },
     {
         "slug": "maison",
         "name": "Maison Claire",
-        "neutral_title": "Ressources communautaires",
         "languages": ["fr", "en"],
         "hotline_numbers": "Ligne Maison Claire : 1-800-555-0199",
-        "quick_exit_url": "https://fr.wikipedia.org/",
     },
 ]
 
-NOTICE_EN = (
-    "What you write here stays between you and our worker, and is erased when the chat ends. "
-    "We must break confidentiality if a child is at risk or someone's life is in danger."
-)
-NOTICE_FR = (
-    "Ce que vous écrivez ici reste entre vous et notre intervenante, et est effacé à la fin "
-    "du clavardage. Nous devons lever la confidentialité si un enfant est en danger ou si "
-    "une vie est menacée."
-)
+# Both demo organizations show the same neutral title and quick exit in each language.
+NEUTRAL_PAGES = {
+    "neutral_title": "Community resources",
+    "neutral_title_fr": "Ressources communautaires",
+    "quick_exit_url": "https://en.wikipedia.org/",
+    "quick_exit_url_fr": "https://fr.wikipedia.org/",
+}
+
+# Each text says only what is true of its service (see docs/crisis-chat.md).
+DOCUMENTS = {
+    ConsentDocument.Kind.CHAT_NOTICE: (
+        "What you write here is read by our worker. A supervisor may read along to support "
+        "her; an interpreter joins only if you agree. Everything is erased when the chat ends. "
+        "We must break confidentiality if a child is at risk or someone's life is in danger.",
+        "Ce que vous écrivez ici est lu par notre intervenante. Une superviseure peut lire "
+        "aussi pour la soutenir; une interprète se joint seulement si vous êtes d'accord. "
+        "Tout est effacé à la fin du clavardage. Nous devons lever la confidentialité si un "
+        "enfant est en danger ou si une vie est menacée.",
+    ),
+    ConsentDocument.Kind.GROUP_AGREEMENT: (
+        "What members write is for the group only: no screenshots, no sharing what others "
+        "say, no one's name, address or other details. Members and moderators read everything "
+        "in the group. Forum posts are kept until the group's retention window ends; group "
+        "chat messages are erased at the end of each session. Be kind; moderators may remove "
+        "posts and members.",
+        "Ce que les membres écrivent reste dans le groupe : pas de captures d'écran, pas de "
+        "partage de ce que les autres disent, ni du nom, de l'adresse ou d'autres détails de "
+        "quiconque. Les membres et les modératrices lisent tout ce qui est écrit dans le "
+        "groupe. Les messages du forum sont gardés jusqu'à la fin de la durée de conservation "
+        "du groupe; ceux des clavardages de groupe sont effacés à la fin de chaque séance. "
+        "Soyez bienveillantes; les modératrices peuvent retirer des messages et des membres.",
+    ),
+    ConsentDocument.Kind.QUESTIONS_CONSENT: (
+        "The questions before a chat are optional. Your answers are only counted with "
+        "everyone else's and are never linked to your chat.",
+        "Les questions avant le clavardage sont facultatives. Vos réponses sont seulement "
+        "comptées avec celles de tout le monde et ne sont jamais liées à votre clavardage.",
+    ),
+}
 
 
 class Command(BaseCommand):
@@ -87,10 +113,9 @@ class Command(BaseCommand):
             defaults={
                 "name": spec["name"],
                 "public_name": spec["name"],
-                "neutral_title": spec["neutral_title"],
                 "languages": spec["languages"],
                 "hotline_numbers": spec["hotline_numbers"],
-                "quick_exit_url": spec["quick_exit_url"],
+                **NEUTRAL_PAGES,
             },
         )
         if not created:
@@ -108,13 +133,13 @@ class Command(BaseCommand):
                 )
                 for day in range(7)
             )
-            for kind in ConsentDocument.Kind.values:
+            for kind, (body_en, body_fr) in DOCUMENTS.items():
                 consent_document_publish(
                     organization=organization,
                     actor=None,
                     kind=kind,
-                    body_en=NOTICE_EN,
-                    body_fr=NOTICE_FR,
+                    body_en=body_en,
+                    body_fr=body_fr,
                 )
         return organization
 
