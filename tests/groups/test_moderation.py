@@ -6,7 +6,8 @@ import pytest
 
 from groups.models import GroupMember, Post, PostReport, SupportGroup
 from groups.services import post_create
-from policies.models import AuditEntry
+from policies.models import AuditEntry, ConsentDocument
+from policies.services import consent_document_publish
 from policies.tenancy import organization_context
 from tests.factories import client_for
 from tests.groups.conftest import group_create, member_client, member_create
@@ -262,3 +263,22 @@ def test_moderators_publish_the_group_agreement(organization, moderator):
     )
     assert "Version 1" in staff.get("/staff/groups/").content.decode()
     assert _audit(organization)[-1][0] == "consent.publish"
+
+
+def test_the_agreement_form_refuses_the_chat_notice(organization, moderator):
+    with organization_context(organization):
+        consent_document_publish(
+            organization=organization,
+            actor=None,
+            kind=ConsentDocument.Kind.CHAT_NOTICE,
+            body_en="Erased when the chat ends.",
+            body_fr="Effacé à la fin du clavardage.",
+        )
+    staff = client_for(organization, moderator)
+    response = staff.post(
+        "/staff/groups/agreement/",
+        {"body_en": "Erased when the chat ends.", "body_fr": "Pas de captures d'écran."},
+    )
+    assert response.status_code == 200
+    assert "must be different texts" in response.content.decode()
+    assert "No group agreement yet" in staff.get("/staff/groups/").content.decode()

@@ -46,3 +46,40 @@ def test_document_of_another_organization_is_refused(organization, other_organiz
         )
     with organization_context(organization), pytest.raises(ValidationError):
         consent_record(organization=organization, document=foreign)
+
+
+def test_group_agreement_can_never_be_the_chat_notice(organization):
+    notice = {
+        "body_en": "What you write stays between you and our worker.",
+        "body_fr": "Ce que vous écrivez reste entre vous et notre intervenante.",
+    }
+    with organization_context(organization):
+        consent_document_publish(
+            organization=organization, actor=None, kind="chat_notice", **notice
+        )
+        with pytest.raises(ValidationError) as refused:
+            consent_document_publish(
+                organization=organization,
+                actor=None,
+                kind="group_agreement",
+                body_en="Be kind.",
+                body_fr=notice["body_fr"] + "\n",
+            )
+        assert refused.value.code == "same_as_other_kind"
+        agreement = consent_document_publish(
+            organization=organization,
+            actor=None,
+            kind="group_agreement",
+            body_en="Be kind.",
+            body_fr="Soyez bienveillantes.",
+        )
+        # Nor the other way round: a notice cannot take the agreement's text.
+        with pytest.raises(ValidationError):
+            consent_document_publish(
+                organization=organization,
+                actor=None,
+                kind="chat_notice",
+                body_en=agreement.body_en,
+                body_fr="Autre chose.",
+            )
+        assert consent_document_current(organization=organization, kind="chat_notice").version == 1
