@@ -5,6 +5,7 @@ from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from accounts.models import OpeningHours, Role
+from conversations.models import OptionalQuestion
 from conversations.services import notice_accept, shift_start
 from policies.models import ConsentDocument
 from policies.services import consent_document_publish
@@ -31,6 +32,20 @@ def make_chat_ready(organization):
             kind=ConsentDocument.Kind.CHAT_NOTICE,
             body_en="We must report when a child is at risk.",
             body_fr="Nous devons signaler quand un enfant est en danger.",
+        )
+
+
+def optional_question_create(organization):
+    """Ask one optional question before the chat, in both languages."""
+    with organization_context(organization):
+        return OptionalQuestion.objects.create(
+            organization=organization,
+            text_en="Is this your first time?",
+            text_fr="Est-ce la première fois?",
+            why_en="To plan our services.",
+            why_fr="Pour planifier nos services.",
+            choices_en="Yes\nNo",
+            choices_fr="Oui\nNon",
         )
 
 

@@ -15,14 +15,14 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import Closure, Organization, OrganizationHostname, Role
-from conversations.models import Conversation, OptionalQuestion, Shift
+from conversations.models import Conversation, Shift
 from conversations.services import shift_start
 from groups.models import GroupMember
 from groups.services import group_invite_create, participant_admit, post_create
 from policies.tenancy import organization_context
 from tests.asgi_server import ServerProcess
 from tests.browser import browser  # noqa: F401  (fixture)
-from tests.conversations.conftest import make_chat_ready
+from tests.conversations.conftest import make_chat_ready, optional_question_create
 from tests.factories import client_for, staff_create
 from tests.groups.conftest import (
     agreement_publish,
@@ -79,16 +79,8 @@ def site():
     )
     with organization_context(organization):
         OrganizationHostname.objects.create(organization=organization, hostname="axe.localhost")
-        OptionalQuestion.objects.create(
-            organization=organization,
-            text_en="Is this your first time?",
-            text_fr="Est-ce la première fois?",
-            why_en="To plan our services.",
-            why_fr="Pour planifier nos services.",
-            choices_en="Yes\nNo",
-            choices_fr="Oui\nNon",
-        )
     make_chat_ready(organization)
+    optional_question_create(organization)
     worker = staff_create(organization, [Role.SUPPORT_WORKER, Role.MODERATOR], username="ana")
     with organization_context(organization):
         shift_start(

@@ -15,10 +15,10 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from accounts.models import Closure, OpeningHours, Organization, OrganizationHostname
-from conversations.models import OptionalQuestion, QuestionAnswerCount
+from conversations.models import QuestionAnswerCount
 from policies.tenancy import organization_context
 from tests.browser import browser  # noqa: F401  (fixture)
-from tests.conversations.conftest import make_chat_ready, on_shift
+from tests.conversations.conftest import make_chat_ready, on_shift, optional_question_create
 from tests.groups.conftest import agreement_publish, live_group_make, session_around
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -104,16 +104,7 @@ def _zone_where_it_is(hour):
 
 def test_questions_switch_language_and_come_back_as_the_same_step(staffed, browser):  # noqa: F811
     organization, base = staffed
-    with organization_context(organization):
-        question = OptionalQuestion.objects.create(
-            organization=organization,
-            text_en="Is this your first time?",
-            text_fr="Est-ce la première fois?",
-            why_en="To plan our services.",
-            why_fr="Pour planifier nos services.",
-            choices_en="Yes\nNo",
-            choices_fr="Oui\nNon",
-        )
+    question = optional_question_create(organization)
     context, page = _page(browser)
     page.goto(f"{base}/en/connect/")
     page.get_by_role("button", name="I understand, continue").click()
@@ -313,16 +304,7 @@ def test_hint_focus_order_and_targets(staffed, browser):  # noqa: F811
     assert on_desktop.evaluate("document.activeElement.id") == "quick-exit"
     desktop.close()
 
-    with organization_context(organization):
-        OptionalQuestion.objects.create(
-            organization=organization,
-            text_en="Is this your first time?",
-            text_fr="Est-ce la première fois?",
-            why_en="Planning.",
-            why_fr="Planification.",
-            choices_en="Yes\nNo",
-            choices_fr="Oui\nNon",
-        )
+    optional_question_create(organization)
     targets = "button:visible, a.button:visible, .languages a, label:has(> input[type=radio])"
     for step in ("home", "notice", "questions", "chat"):
         if step == "notice":
