@@ -18,16 +18,19 @@ from policies.tenancy import organization_context, person_context
 _counter = itertools.count(1)
 
 
-def organization_create(slug, **fields):
-    organization = Organization.objects.create(
-        slug=slug,
-        name=slug.title(),
-        public_name=slug.title(),
-        languages=["en", "fr"],
+def organization_create(slug, hostname=None, **fields):
+    """Create an organization reached at ``hostname`` (``<slug>.test`` by default)."""
+    fields = {
+        "name": slug.title(),
+        "public_name": slug.title(),
+        "languages": ["en", "fr"],
         **fields,
-    )
+    }
+    organization = Organization.objects.create(slug=slug, **fields)
     with organization_context(organization):
-        OrganizationHostname.objects.create(organization=organization, hostname=f"{slug}.test")
+        OrganizationHostname.objects.create(
+            organization=organization, hostname=hostname or f"{slug}.test"
+        )
     return organization
 
 

@@ -12,14 +12,14 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from accounts.models import ObserverNotice, Organization, OrganizationHostname, Role
+from accounts.models import ObserverNotice, Role
 from conversations.models import Conversation
 from conversations.services import shift_start
 from policies.tenancy import organization_context
 from tests.asgi_server import ServerProcess
 from tests.browser import browser  # noqa: F401  (fixture)
 from tests.conversations.conftest import make_chat_ready
-from tests.factories import client_for, staff_create
+from tests.factories import client_for, organization_create, staff_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -28,17 +28,13 @@ PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touc
 
 @pytest.fixture
 def site():
-    organization = Organization.objects.create(
-        slug="open",
-        name="Open",
-        public_name="Open House",
+    organization = organization_create(
+        "open",
+        hostname="open.localhost",
         neutral_title="Garden club",
-        languages=["en", "fr"],
         hotline_numbers="Crisis line: 1-800-555-0100",
         chat_unanswered_minutes=10,
     )
-    with organization_context(organization):
-        OrganizationHostname.objects.create(organization=organization, hostname="open.localhost")
     make_chat_ready(organization)
     server = ServerProcess().start()
     yield organization, f"http://open.localhost:{server.port}"

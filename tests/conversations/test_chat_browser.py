@@ -9,12 +9,12 @@ from django.utils import timezone
 from playwright.sync_api import Error as PlaywrightError
 
 from accounts.models import Organization, OrganizationHostname, Role
-from conversations.models import Conversation, ConversationKey, Message, OptionalQuestion
+from conversations.models import Conversation, ConversationKey, Message
 from conversations.services import shift_start
 from policies.tenancy import organization_context
 from tests.asgi_server import ServerProcess
 from tests.browser import browser  # noqa: F401  (fixture)
-from tests.conversations.conftest import make_chat_ready
+from tests.conversations.conftest import make_chat_ready, optional_question_create
 from tests.factories import client_for, staff_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -34,16 +34,7 @@ def chat_site():
     with organization_context(organization):
         OrganizationHostname.objects.create(organization=organization, hostname="chat.localhost")
     make_chat_ready(organization)
-    with organization_context(organization):
-        OptionalQuestion.objects.create(
-            organization=organization,
-            text_en="Is this your first time?",
-            text_fr="Est-ce la première fois?",
-            why_en="To plan our services.",
-            why_fr="Pour planifier nos services.",
-            choices_en="Yes\nNo",
-            choices_fr="Oui\nNon",
-        )
+    optional_question_create(organization)
     sessions = []
     for name in ("ana", "bea"):
         worker = staff_create(organization, [Role.SUPPORT_WORKER], username=name)

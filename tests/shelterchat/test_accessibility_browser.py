@@ -14,7 +14,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from accounts.models import Closure, Organization, OrganizationHostname, Role
+from accounts.models import Closure, Organization, Role
 from conversations.models import Conversation, Shift
 from conversations.services import shift_start
 from groups.models import GroupMember
@@ -23,7 +23,7 @@ from policies.tenancy import organization_context
 from tests.asgi_server import ServerProcess
 from tests.browser import browser  # noqa: F401  (fixture)
 from tests.conversations.conftest import make_chat_ready, optional_question_create
-from tests.factories import client_for, staff_create
+from tests.factories import client_for, organization_create, staff_create
 from tests.groups.conftest import (
     agreement_publish,
     arrive,
@@ -67,18 +67,14 @@ def _session(client):
 
 @pytest.fixture
 def site():
-    organization = Organization.objects.create(
-        slug="axe",
-        name="Axe",
-        public_name="Axe House",
+    organization = organization_create(
+        "axe",
+        hostname="axe.localhost",
         neutral_title="Garden club",
         neutral_title_fr="Club de jardinage",
-        languages=["en", "fr"],
         hotline_numbers="Crisis line: 1-800-555-0100",
         shelter_directory_url="https://shelters.example/",
     )
-    with organization_context(organization):
-        OrganizationHostname.objects.create(organization=organization, hostname="axe.localhost")
     make_chat_ready(organization)
     optional_question_create(organization)
     worker = staff_create(organization, [Role.SUPPORT_WORKER, Role.MODERATOR], username="ana")

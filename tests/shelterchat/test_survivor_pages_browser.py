@@ -7,19 +7,19 @@ quick exit.
 """
 
 import datetime
-import http.server
-import threading
 
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
-from accounts.models import Closure, OpeningHours, Organization, OrganizationHostname
+from accounts.models import Closure, OpeningHours
 from conversations.models import QuestionAnswerCount
 from policies.tenancy import organization_context
 from tests.browser import browser  # noqa: F401  (fixture)
 from tests.conversations.conftest import make_chat_ready, on_shift, optional_question_create
+from tests.factories import organization_create
 from tests.groups.conftest import agreement_publish, live_group_make, session_around
+from tests.shelterchat.test_quick_exit_browser import neutral_site  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -29,45 +29,17 @@ DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 
 
 @pytest.fixture
-def neutral_sites():
-    """Serve two neutral pages, one per language, standing in for the quick-exit sites."""
-    visits = []
-
-    class Neutral(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            visits.append(self.path)
-            body = f"<title>{self.path.strip('/')}</title><p>Nothing to see</p>".encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Neutral)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", visits
-    server.shutdown()
-
-
-@pytest.fixture
-def site(live_server, neutral_sites):
-    neutral, _visits = neutral_sites
-    organization = Organization.objects.create(
-        slug="honest",
-        name="Honest",
-        public_name="Honest House",
+def site(live_server, neutral_site):  # noqa: F811
+    neutral = neutral_site[0].rsplit("/", 1)[0]
+    organization = organization_create(
+        "honest",
+        hostname=HOST,
         neutral_title="Garden club",
         neutral_title_fr="Club de jardinage",
         quick_exit_url=f"{neutral}/weather",
         quick_exit_url_fr=f"{neutral}/meteo",
-        languages=["en", "fr"],
         hotline_numbers="Crisis line: 1-800-555-0100 (24 h)",
     )
-    with organization_context(organization):
-        OrganizationHostname.objects.create(organization=organization, hostname=HOST)
     make_chat_ready(organization)
     port = live_server.url.rsplit(":", 1)[1]
     return organization, f"http://{HOST}:{port}"
@@ -135,7 +107,7 @@ def _assert_survivor_page(page, title, language):
     assert page.locator("html").get_attribute("lang") == language
 
 
-def test_every_error_keeps_the_quick_exit(browser, site, monkeypatch, neutral_sites):  # noqa: F811
+def test_every_error_keeps_the_quick_exit(browser, site, monkeypatch, neutral_site):  # noqa: F811
     _organization, base = site
     context, page = _page(browser, PHONE)
 
@@ -177,7 +149,7 @@ def test_every_error_keeps_the_quick_exit(browser, site, monkeypatch, neutral_si
     _assert_survivor_page(page, "Garden club", "en")
 
     page.locator("#quick-exit").click()
-    page.wait_for_url(f"{neutral_sites[0]}/weather")
+    page.wait_for_url(neutral_site[0])
     context.close()
 
 
@@ -208,9 +180,9 @@ def test_first_language_is_the_default_and_the_browser_chooses_among_hers(
     context.close()
 
 
-def test_neutral_title_and_quick_exit_follow_the_language(browser, site, neutral_sites):  # noqa: F811
+def test_neutral_title_and_quick_exit_follow_the_language(browser, site, neutral_site):  # noqa: F811
     _organization, base = site
-    neutral, visits = neutral_sites
+    neutral, visits = neutral_site[0].rsplit("/", 1)[0], neutral_site[1]
     context, page = _page(browser, PHONE)
     page.goto("about:blank")
     page.goto(f"{base}/fr/")
