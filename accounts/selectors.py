@@ -85,9 +85,10 @@ def chat_reopens_at(*, organization, at=None, days_ahead=31):
         return None
     local = timezone.localtime(at or timezone.now(), organization.tz)
     rows = list(opening_hours_list(organization=organization))
+    closures = list(closure_list(organization=organization).filter(ends_on__gte=local.date()))
     for offset in range(days_ahead + 1):
         day = local.date() + datetime.timedelta(days=offset)
-        if closure_on(organization=organization, day=day) is not None:
+        if any(closure.starts_on <= day <= closure.ends_on for closure in closures):
             continue
         for hours in sorted(
             (row for row in rows if row.weekday == day.weekday()), key=lambda row: row.opens_at
