@@ -196,6 +196,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {
         "strip_client_identity": {"()": "policies.logging.ClientIdentityFilter"},
+        "disallowed_host": {"()": "policies.logging.DisallowedHostFilter"},
     },
     "formatters": {
         "plain": {"format": "{asctime} {levelname} {name} {message}", "style": "{"},
@@ -212,6 +213,7 @@ LOGGING = {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         # daphne's access and connection messages name the client address.
         "daphne": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        "django.security.DisallowedHost": {"filters": ["disallowed_host"]},
     },
 }
 
