@@ -33,28 +33,59 @@ def _organization_and_hostnames(domain):
     return organization, set(organization.hostnames.values_list("hostname", flat=True))
 
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(scheme, hostname, port):
+    """Return ``(scheme, hostname, port)`` with the scheme's default port filled in."""
+    return scheme, hostname, port or DEFAULT_PORTS.get(scheme)
+
+
+def served_origins(host_header, hostnames):
+    """Return the origins an organization's pages are served on, as seen by this handshake.
+
+    The scheme is the platform's (``HTTPS``); the port is the one the browser
+    put in its ``Host`` header, the one its pages were reached on.
+    """
+    scheme = "https" if settings.HTTPS else "http"
+    try:
+        port = urlsplit(f"//{host_header}").port
+    except ValueError:
+        return set()
+    return {_origin(scheme, hostname, port) for hostname in hostnames}
+
+
+def origin_of(header):
+    """Return the ``(scheme, hostname, port)`` of an ``Origin`` header, or None if malformed."""
+    origin = urlsplit(header)
+    try:
+        port = origin.port
+    except ValueError:
+        return None
+    if not origin.hostname or origin.path or origin.query or origin.username:
+        return None
+    return _origin(origin.scheme, origin.hostname, port)
+
+
 class TenantWebsocketMiddleware:
     """Resolve the organization from the Host header; refuse foreign origins.
 
-    A handshake whose Origin is not one of the organization's own hostnames
-    (with the scheme the site is served on) is refused before any consumer runs.
+    A handshake whose Origin (scheme, host and port) is not one the
+    organization's pages are served on is refused before any consumer runs.
     """
 
     def __init__(self, app):
         self.app = app
 
     async def __call__(self, scope, receive, send):
-        domain = host_name(_header(scope, b"host"))
+        host = _header(scope, b"host")
+        domain = host_name(host)
         if is_platform_host(domain):
             return await WebsocketDenier()(scope, receive, send)
         activate(None, host=domain)
         organization, hostnames = await _organization_and_hostnames(domain)
-        origin = urlsplit(_header(scope, b"origin"))
-        expected_scheme = "https" if settings.HTTPS else "http"
-        if (
-            organization is None
-            or origin.scheme != expected_scheme
-            or (origin.hostname or "") not in hostnames
+        if organization is None or origin_of(_header(scope, b"origin")) not in served_origins(
+            host, hostnames
         ):
             activate(None)
             return await WebsocketDenier()(scope, receive, send)

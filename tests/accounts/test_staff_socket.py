@@ -115,3 +115,26 @@ async def test_idle_socket_outlives_redis_default_timeout(organization, worker):
     await socket.send_json_to({"type": "ping"})
     assert await socket.receive_json_from(timeout=3) == {"type": "pong"}
     await socket.disconnect()
+
+
+async def test_origin_must_match_scheme_host_and_port(organization, worker):
+    client = await sync_to_async(client_for)(organization, worker)
+    for host, origin in (
+        ("harbour.test", "http://harbour.test:8443"),
+        ("harbour.test", "https://harbour.test"),
+        ("harbour.test:8000", "http://harbour.test"),
+        ("harbour.test:8000", "http://harbour.test:8001"),
+        ("harbour.test", "http://harbour.test:bad"),
+        ("harbour.test", "null"),
+    ):
+        socket = communicator(organization, "/ws/staff/", client, origin=origin, host=host)
+        connected, _ = await socket.connect()
+        assert not connected, (host, origin)
+    for host, origin in (
+        ("harbour.test", "http://harbour.test:80"),
+        ("harbour.test:8000", "http://harbour.test:8000"),
+    ):
+        socket = communicator(organization, "/ws/staff/", client, origin=origin, host=host)
+        connected, _ = await socket.connect()
+        assert connected, (host, origin)
+        await socket.disconnect()
