@@ -1,8 +1,17 @@
+"""Tenancy and staff sessions on the HTTP side.
+
+A staff session belongs to the host it was signed in on and ends after the
+organization's idle and absolute limits; accounts.websocket applies the same
+rules to sockets.
+"""
+
 import time
+from importlib import import_module
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import SESSION_KEY, login, logout
+from django.contrib.auth.models import AnonymousUser
 from django.http import HttpResponseNotFound
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
@@ -12,6 +21,9 @@ from policies.tenancy import organization_context
 
 SESSION_STARTED_KEY = "staff_session_started"
 SESSION_SEEN_KEY = "staff_session_seen"
+SESSION_ORGANIZATION_KEY = "staff_session_organization"
+# What SESSION_ORGANIZATION_KEY holds for a session of the platform host.
+PLATFORM_SESSION = 0
 
 DEFAULT_IDLE_MINUTES = 15
 DEFAULT_SESSION_HOURS = 10
@@ -38,6 +50,46 @@ class TenantMiddleware:
                 return not_found()
         with organization_context(request.organization):
             return self.get_response(request)
+
+
+def session_organization_id(organization):
+    return organization.pk if organization is not None else PLATFORM_SESSION
+
+
+def staff_session_start(request, user):
+    """Sign ``user`` in on this host only, in a new session.
+
+    The session is flushed first, so nothing of an earlier one (a second factor
+    verified on another host, above all) carries over.
+    """
+    request.session.flush()
+    login(request, user)
+    request.session[SESSION_ORGANIZATION_KEY] = session_organization_id(request.organization)
+
+
+def session_made_here(session, organization):
+    """Return True when a signed-in session was made on ``organization``'s host."""
+    return session.get(SESSION_ORGANIZATION_KEY) == session_organization_id(organization)
+
+
+class SessionHostMiddleware:
+    """Give a request that presents another host's signed-in session a new, empty one.
+
+    Session cookies are host-only, but a session id presented on another
+    organization's host (or the platform's) must not be honoured there, nor
+    be ended or changed from there.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if SESSION_KEY in request.session and not session_made_here(
+            request.session, request.organization
+        ):
+            request.session = import_module(settings.SESSION_ENGINE).SessionStore()
+            request.user = AnonymousUser()
+        return self.get_response(request)
 
 
 def staff_session_expired(session, organization, now=None):

@@ -3,7 +3,7 @@
 import qrcode
 import qrcode.image.svg
 from django.contrib import messages
-from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth import authenticate, logout
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
@@ -24,6 +24,7 @@ from accounts.forms import (
     OrganizationSettingsForm,
     TokenForm,
 )
+from accounts.middleware import staff_session_start
 from accounts.models import Role
 from accounts.selectors import membership_get
 
@@ -44,7 +45,7 @@ def login_view(request):
     if request.method == "POST" and form.is_valid():
         user = form.get_user()
         if _may_sign_in_here(request, user):
-            login(request, user)
+            staff_session_start(request, user)
             return _home(request)
         form.add_error(None, _("Please enter a correct username and password."))
     return render(request, "accounts/login.html", {"form": form})

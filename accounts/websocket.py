@@ -9,11 +9,12 @@ from urllib.parse import urlsplit
 from channels.db import database_sync_to_async
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.middleware import is_verified
 from django_otp.models import Device
 
-from accounts.middleware import staff_session_expired
+from accounts.middleware import session_made_here, staff_session_expired
 from accounts.tenancy import host_name, is_platform_host, organization_for_host
 from policies.tenancy import activate
 
@@ -95,6 +96,8 @@ class TenantWebsocketMiddleware:
 
 @database_sync_to_async
 def _verify(scope):
+    if not session_made_here(scope["session"], scope["organization"]):
+        scope["user"] = AnonymousUser()
     user = scope["user"]
     user.otp_device = None
     user.is_verified = lambda: is_verified(user)

@@ -7,6 +7,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.middleware import SESSION_ORGANIZATION_KEY, session_organization_id
 from accounts.models import Membership, Organization, OrganizationHostname, User
 from policies.tenancy import organization_context
 
@@ -42,23 +43,30 @@ def staff_create(organization, roles, username=None, with_device=True):
     return user
 
 
+def membership_add(organization, user, roles):
+    """Give an existing staff account a membership in another organization too."""
+    with organization_context(organization):
+        return Membership.objects.create(organization=organization, user=user, roles=list(roles))
+
+
 def totp_now(device):
     return (
         f"{TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift).token():06d}"
     )
 
 
-def client_for(organization, user=None, verified=True):
+def client_for(organization, user=None, verified=True, host=None):
     """Return a test client on the organization's host (the platform's with None)."""
     from django.conf import settings
 
-    host = host_of(organization) if organization else settings.PLATFORM_DOMAIN
+    host = host or (host_of(organization) if organization else settings.PLATFORM_DOMAIN)
     client = Client(HTTP_HOST=host)
     if user is not None:
         client.force_login(user)
+        session = client.session
+        session[SESSION_ORGANIZATION_KEY] = session_organization_id(organization)
         if verified:
             device = TOTPDevice.objects.get(user=user, confirmed=True)
-            session = client.session
             session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-            session.save()
+        session.save()
     return client

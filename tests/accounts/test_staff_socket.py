@@ -3,10 +3,10 @@ import asyncio
 import pytest
 from asgiref.sync import sync_to_async
 
-from accounts.models import Membership
+from accounts.models import Membership, Role
 from accounts.services import membership_update
 from policies.tenancy import organization_context
-from tests.factories import client_for
+from tests.factories import client_for, membership_add, staff_create
 from tests.websocket import communicator
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
@@ -138,3 +138,19 @@ async def test_origin_must_match_scheme_host_and_port(organization, worker):
         connected, _ = await socket.connect()
         assert connected, (host, origin)
         await socket.disconnect()
+
+
+async def test_session_of_another_organizations_host_opens_no_socket(
+    organization, other_organization
+):
+    """Her session on one organization's host, presented on the other's, where she is staff too."""
+    interpreter = await sync_to_async(staff_create)(organization, [Role.INTERPRETER])
+    await sync_to_async(membership_add)(other_organization, interpreter, [Role.INTERPRETER])
+    client = await sync_to_async(client_for)(organization, interpreter)
+    socket = communicator(other_organization, "/ws/staff/", client)
+    connected, code = await socket.connect()
+    assert (connected, code) == (False, 4403)
+    socket = communicator(organization, "/ws/staff/", client)
+    connected, _ = await socket.connect()
+    assert connected
+    await socket.disconnect()

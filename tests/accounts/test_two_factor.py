@@ -3,7 +3,7 @@ from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Role
-from tests.factories import client_for, staff_create, totp_now
+from tests.factories import client_for, membership_add, staff_create, totp_now
 
 pytestmark = pytest.mark.django_db
 
@@ -100,3 +100,37 @@ def test_disabled_account_is_out_at_once(organization, worker):
     worker.is_active = False
     worker.save()
     assert client.get("/staff/")["Location"] == "/staff/login/"
+
+
+def _signed_in_and_verified(organization, user):
+    """Return a client that signed in and verified through the pages, on the organization's host."""
+    client = client_for(organization)
+    client.post("/staff/login/", {"username": user.username, "password": PASSWORD})
+    device = TOTPDevice.objects.get(user=user)
+    assert client.post("/staff/two-factor/", {"token": totp_now(device)})["Location"] == "/staff/"
+    return client
+
+
+def test_session_is_honoured_only_on_the_host_it_was_made_on(organization, other_organization):
+    from django.conf import settings
+    from django.test import Client
+
+    interpreter = staff_create(organization, [Role.INTERPRETER])
+    membership_add(other_organization, interpreter, [Role.INTERPRETER])
+    client = _signed_in_and_verified(organization, interpreter)
+    assert client.get("/staff/").status_code == 200
+    session_id = client.cookies[settings.SESSION_COOKIE_NAME].value
+
+    elsewhere = Client(HTTP_HOST="elsewhere.test")
+    elsewhere.cookies[settings.SESSION_COOKIE_NAME] = session_id
+    assert elsewhere.get("/staff/")["Location"] == "/staff/login/"
+    assert elsewhere.get("/staff/two-factor/")["Location"] == "/staff/login/"
+    platform = Client(HTTP_HOST=settings.PLATFORM_DOMAIN)
+    platform.cookies[settings.SESSION_COOKIE_NAME] = session_id
+    assert platform.get("/")["Location"].startswith("/account/login/")
+
+    # Signing in there starts a new session that still needs its own second factor.
+    elsewhere.post("/staff/login/", {"username": interpreter.username, "password": PASSWORD})
+    assert elsewhere.cookies[settings.SESSION_COOKIE_NAME].value != session_id
+    assert elsewhere.get("/staff/")["Location"] == "/staff/two-factor/"
+    assert client.get("/staff/").status_code == 200

@@ -7,15 +7,12 @@ moderator hides it.
 """
 
 import pytest
-from django.test import Client
-from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Organization, OrganizationHostname, Role
 from groups.models import GroupMember
 from policies.tenancy import organization_context
 from tests.browser import browser  # noqa: F401  (fixture)
-from tests.factories import staff_create
+from tests.factories import client_for, staff_create
 from tests.groups.conftest import PASSPHRASE, agreement_publish, group_create, member_create
 
 pytestmark = pytest.mark.browser
@@ -56,14 +53,11 @@ def _context(browser, site, console):  # noqa: F811
 
 def _staff_context(browser, site, console):  # noqa: F811
     """Open a context signed in as the moderator, second factor verified."""
-    client = Client(HTTP_HOST=HOST)
-    client.force_login(site["moderator"])
-    session = client.session
-    device = TOTPDevice.objects.get(user=site["moderator"])
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
+    client = client_for(site["organization"], site["moderator"], host=HOST)
     context, page = _context(browser, site, console)
-    context.add_cookies([{"name": "sessionid", "value": session.session_key, "url": site["base"]}])
+    context.add_cookies(
+        [{"name": "sessionid", "value": client.session.session_key, "url": site["base"]}]
+    )
     return context, page
 
 
