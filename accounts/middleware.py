@@ -65,6 +65,7 @@ def staff_session_start(request, user):
     request.session.flush()
     login(request, user)
     request.session[SESSION_ORGANIZATION_KEY] = session_organization_id(request.organization)
+    request.session[SESSION_STARTED_KEY] = request.session[SESSION_SEEN_KEY] = time.time()
 
 
 def session_made_here(session, organization):
@@ -92,20 +93,40 @@ class SessionHostMiddleware:
         return self.get_response(request)
 
 
-def staff_session_expired(session, organization, now=None):
-    """Return True when a staff session is past its idle or absolute limit.
+def staff_session_deadline(session, organization):
+    """Return when a staff session ends (seconds since the epoch), or None if it never began.
 
-    The limits are the organization's (the platform's defaults on the
-    platform host). A session without timestamps has not started as staff.
+    It ends at the organization's idle limit after it was last seen, or at its
+    absolute limit after sign-in, whichever comes first (the platform's
+    defaults on the platform host).
     """
-    now = time.time() if now is None else now
     started = session.get(SESSION_STARTED_KEY)
     seen = session.get(SESSION_SEEN_KEY)
     if started is None or seen is None:
-        return False
+        return None
     idle_minutes = organization.staff_idle_minutes if organization else DEFAULT_IDLE_MINUTES
     session_hours = organization.staff_session_hours if organization else DEFAULT_SESSION_HOURS
-    return now - seen > idle_minutes * 60 or now - started > session_hours * 3600
+    return min(seen + idle_minutes * 60, started + session_hours * 3600)
+
+
+def staff_session_expired(session, organization):
+    """Return True when a signed-in session is past its limits, or has none."""
+    deadline = staff_session_deadline(session, organization)
+    return deadline is None or time.time() > deadline
+
+
+def staff_session_end(request):
+    """Sign out, and close the person's open staff sockets in this organization at once.
+
+    Her sockets listen on the channel layer, so those served by other
+    processes close too.
+    """
+    from accounts.consumers import staff_disconnect
+
+    user_id = request.user.pk
+    logout(request)
+    if request.organization is not None and user_id is not None:
+        staff_disconnect(organization=request.organization, user_id=user_id)
 
 
 class StaffSessionExpiryMiddleware:
@@ -116,12 +137,9 @@ class StaffSessionExpiryMiddleware:
 
     def __call__(self, request):
         if request.user.is_authenticated:
-            organization = getattr(request, "organization", None)
-            if staff_session_expired(request.session, organization):
-                logout(request)
+            if staff_session_expired(request.session, request.organization):
+                staff_session_end(request)
                 messages.info(request, _("Your session ended. Please sign in again."))
                 return redirect("accounts:login")
-            now = time.time()
-            request.session.setdefault(SESSION_STARTED_KEY, now)
-            request.session[SESSION_SEEN_KEY] = now
+            request.session[SESSION_SEEN_KEY] = time.time()
         return self.get_response(request)

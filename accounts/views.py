@@ -3,7 +3,7 @@
 import qrcode
 import qrcode.image.svg
 from django.contrib import messages
-from django.contrib.auth import authenticate, logout
+from django.contrib.auth import authenticate
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
@@ -24,7 +24,7 @@ from accounts.forms import (
     OrganizationSettingsForm,
     TokenForm,
 )
-from accounts.middleware import staff_session_start
+from accounts.middleware import staff_session_end, staff_session_start
 from accounts.models import Role
 from accounts.selectors import membership_get
 
@@ -53,7 +53,7 @@ def login_view(request):
 
 @require_POST
 def logout_view(request):
-    logout(request)
+    staff_session_end(request)
     return redirect("accounts:login")
 
 

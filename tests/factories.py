@@ -1,13 +1,19 @@
 """Build test data through the project's own services, inside the right tenant."""
 
 import itertools
+import time
 
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.middleware import SESSION_ORGANIZATION_KEY, session_organization_id
+from accounts.middleware import (
+    SESSION_ORGANIZATION_KEY,
+    SESSION_SEEN_KEY,
+    SESSION_STARTED_KEY,
+    session_organization_id,
+)
 from accounts.models import Membership, Organization, OrganizationHostname, User
 from policies.tenancy import organization_context
 
@@ -65,6 +71,7 @@ def client_for(organization, user=None, verified=True, host=None):
         client.force_login(user)
         session = client.session
         session[SESSION_ORGANIZATION_KEY] = session_organization_id(organization)
+        session[SESSION_STARTED_KEY] = session[SESSION_SEEN_KEY] = time.time()
         if verified:
             device = TOTPDevice.objects.get(user=user, confirmed=True)
             session[DEVICE_ID_SESSION_KEY] = device.persistent_id
