@@ -10,25 +10,16 @@ pytestmark = pytest.mark.django_db
 PASSWORD = "correct horse battery staple"
 
 
-def test_first_login_enrolls_totp_and_shows_backup_codes(organization):
+def test_password_alone_never_enrols_a_second_factor(organization):
+    """Whoever holds the password of an account with no device cannot give it hers."""
     user = staff_create(organization, [Role.SUPPORT_WORKER], with_device=False)
     client = client_for(organization)
     response = client.post("/staff/login/", {"username": user.username, "password": PASSWORD})
-    assert response["Location"] == "/staff/"
-    assert client.get("/staff/")["Location"] == "/staff/two-factor/setup/"
-
-    page = client.get("/staff/two-factor/setup/")
-    assert b"<svg" in page.content
-    device = TOTPDevice.objects.get(user=user, confirmed=False)
-
-    refused = client.post("/staff/two-factor/setup/", {"token": "000000"})
-    assert refused.status_code == 200 and not refused.context["form"].is_valid()
-    assert client.get("/staff/").status_code == 302
-
-    done = client.post("/staff/two-factor/setup/", {"token": totp_now(device)})
-    codes = done.context["codes"]
-    assert len(codes) == 10
-    assert client.get("/staff/").status_code == 200
+    assert response.status_code == 200
+    assert "new invitation" in str(response.context["form"].non_field_errors())
+    assert "_auth_user_id" not in client.session
+    assert client.get("/staff/two-factor/setup/").status_code == 404
+    assert not TOTPDevice.objects.filter(user=user).exists()
 
 
 def test_staff_page_refused_until_second_factor(organization, worker):
