@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -21,7 +21,7 @@ from accounts.forms import HostnameForm, OrganizationCreateForm, RecoveryCodeFor
 from accounts.models import Organization
 from policies.tenancy import organization_context
 
-ONLY_ITS_ADMINS = _lazy("Only the organization's own admins can invite an admin now.")
+ONLY_ITS_ADMINS = gettext_lazy("Only the organization's own admins can invite an admin now.")
 
 
 def _organization(organization_id):
@@ -76,9 +76,7 @@ def organization_detail(request, organization_id):
                 actor=request.user, organization=organization
             )
         except PermissionDenied:
-            messages.error(
-                request, _("This organization has had an admin: only its admins invite.")
-            )
+            messages.error(request, ONLY_ITS_ADMINS)
     if recovery_form.is_bound and recovery_form.is_valid():
         try:
             _invitation, invitation_token = services.recovery_admin_invite(

@@ -7,7 +7,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
@@ -40,7 +40,7 @@ def _home(request):
     return redirect("operator:home" if request.organization is None else "accounts:home")
 
 
-NO_SECOND_FACTOR = _lazy(
+NO_SECOND_FACTOR = gettext_lazy(
     "This account has no second factor yet, so it cannot sign in. "
     "Ask an admin of your organization for a new invitation."
 )
