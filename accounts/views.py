@@ -7,7 +7,6 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
@@ -40,12 +39,6 @@ def _home(request):
     return redirect("operator:home" if request.organization is None else "accounts:home")
 
 
-NO_SECOND_FACTOR = gettext_lazy(
-    "This account has no second factor yet, so it cannot sign in. "
-    "Ask an admin of your organization for a new invitation."
-)
-
-
 @never_cache
 def login_view(request):
     form = AuthenticationForm(request, data=request.POST or None)
@@ -54,7 +47,13 @@ def login_view(request):
         if not _may_sign_in_here(request, user):
             form.add_error(None, _("Please enter a correct username and password."))
         elif not services.user_has_two_factor(user):
-            form.add_error(None, NO_SECOND_FACTOR)
+            form.add_error(
+                None,
+                _(
+                    "This account has no second factor yet, so it cannot sign in. "
+                    "Ask an admin of your organization for a new invitation."
+                ),
+            )
         else:
             staff_session_start(request, user)
             return _home(request)

@@ -9,7 +9,6 @@ from django.conf import settings
 from accounts.middleware import SESSION_SEEN_KEY, SESSION_STARTED_KEY
 from accounts.models import Membership, Role
 from accounts.services import membership_update
-from accounts.websocket import ACTIVITY_RECORD_SECONDS
 from policies.tenancy import organization_context
 from tests.asgi_server import ServerProcess
 from tests.factories import client_for, host_of, membership_add, staff_create
@@ -176,24 +175,25 @@ async def _open(organization, client):
     return socket
 
 
-async def test_idle_session_closes_its_socket_without_any_request(organization, worker):
-    """With a 1-minute idle limit, a console left alone closes when the minute is up."""
+async def _console_near_idle_limit(organization, worker):
+    """Open a console whose session, under a 1-minute idle limit, has 2 seconds left."""
     organization.staff_idle_minutes = 1
     await sync_to_async(organization.save)()
     client = await sync_to_async(client_for)(organization, worker)
     await sync_to_async(_session_set)(client, **{SESSION_SEEN_KEY: time.time() - 58})
-    socket = await _open(organization, client)
+    return client, await _open(organization, client)
+
+
+async def test_idle_session_closes_its_socket_without_any_request(organization, worker):
+    """With a 1-minute idle limit, a console left alone closes when the minute is up."""
+    client, socket = await _console_near_idle_limit(organization, worker)
     closed = await socket.receive_output(timeout=5)
     assert closed == {"type": "websocket.close", "code": 4403}
     assert await sync_to_async(lambda: client.get("/staff/")["Location"])() == "/staff/login/"
 
 
 async def test_a_page_request_keeps_the_socket_open(organization, worker):
-    organization.staff_idle_minutes = 1
-    await sync_to_async(organization.save)()
-    client = await sync_to_async(client_for)(organization, worker)
-    await sync_to_async(_session_set)(client, **{SESSION_SEEN_KEY: time.time() - 58})
-    socket = await _open(organization, client)
+    client, socket = await _console_near_idle_limit(organization, worker)
     assert await sync_to_async(lambda: client.get("/staff/").status_code)() == 200
     await asyncio.sleep(4)
     await socket.send_json_to({"type": "ping"})
@@ -203,12 +203,8 @@ async def test_a_page_request_keeps_the_socket_open(organization, worker):
 
 async def test_frames_count_as_activity(organization, worker):
     """A worker typing in a chat is at work: her frames keep the session alive."""
-    organization.staff_idle_minutes = 1
-    await sync_to_async(organization.save)()
-    client = await sync_to_async(client_for)(organization, worker)
-    await sync_to_async(_session_set)(client, **{SESSION_SEEN_KEY: time.time() - 58})
-    socket = await _open(organization, client)
-    await asyncio.sleep(ACTIVITY_RECORD_SECONDS - 9)
+    client, socket = await _console_near_idle_limit(organization, worker)
+    await asyncio.sleep(1)
     await socket.send_json_to({"type": "ping"})
     assert await socket.receive_json_from(timeout=3) == {"type": "pong"}
     await asyncio.sleep(4)
