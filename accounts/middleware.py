@@ -17,7 +17,7 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
 from accounts.tenancy import host_name, is_platform_host, organization_for_host
-from policies.tenancy import organization_context
+from policies.tenancy import organization_context, person_context
 
 SESSION_STARTED_KEY = "staff_session_started"
 SESSION_SEEN_KEY = "staff_session_seen"
@@ -49,6 +49,21 @@ class TenantMiddleware:
             if request.organization is None:
                 return not_found()
         with organization_context(request.organization):
+            return self.get_response(request)
+
+
+class PersonMiddleware:
+    """Run the request as its signed-in person: her own second-factor devices become readable.
+
+    Sits between Django's authentication (after ``SessionHostMiddleware``) and
+    django-otp's middleware, which loads the session's device.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with person_context(request.user if request.user.is_authenticated else None):
             return self.get_response(request)
 
 

@@ -4,13 +4,26 @@ Survivors have no account here: crisis chat is anonymous, and forum members
 are pseudonymous identities kept in the ``groups`` app.
 """
 
+import base64
 import datetime
+import secrets
+import time
 import zoneinfo
+from urllib.parse import quote, urlencode
 
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib.auth.hashers import Argon2PasswordHasher
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device, ThrottlingMixin, TimestampMixin
+from django_otp.oath import TOTP
+
+from policies.crypto import seal, unseal
+from policies.tenancy import person_context
 
 
 def validate_time_zone(value):
@@ -191,17 +204,238 @@ class Closure(TenantModel):
             raise ValidationError(_("The last day cannot be before the first day."))
 
 
+def session_epoch_new():
+    return secrets.token_hex(16)
+
+
 class User(AbstractUser):
-    """A staff person or the platform operator; survivors never have one."""
+    """A staff person or the platform operator; survivors never have one.
+
+    The password hash is not a column of this table, which every staff list
+    reads: it lives in ``PasswordHash``, under row-level security, readable
+    only as its own person or while checking a password she presents.
+    """
 
     is_operator = models.BooleanField(
         _("platform operator"),
         default=False,
         help_text=_("Manages organizations from the platform host; sees no survivor data."),
     )
+    session_epoch = models.CharField(
+        max_length=32,
+        default=session_epoch_new,
+        help_text=_("Changes with the password, ending the sessions signed in before."),
+    )
 
     class Meta:
         verbose_name = _("staff account")
+
+    def save(self, *args, **kwargs):
+        """Save the account, and a new password hash to its own row, written as her."""
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "password" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "session_epoch"} - {"password"}
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            encoded = self.__dict__.pop("_password_pending", None)
+            if encoded is not None:
+                with person_context(self):
+                    PasswordHash.objects.update_or_create(user=self, defaults={"encoded": encoded})
+
+    @property
+    def password(self):
+        """Return the password hash, if the current person may read it (else None)."""
+        if "_password_pending" in self.__dict__:
+            return self.__dict__["_password_pending"]
+        if self.pk is None:
+            return None
+        return (
+            PasswordHash.objects.filter(user_id=self.pk).values_list("encoded", flat=True).first()
+        )
+
+    @password.setter
+    def password(self, encoded):
+        self.__dict__["_password_pending"] = encoded
+        self.session_epoch = session_epoch_new()
+
+    def check_password(self, raw_password):
+        with person_context(self):
+            return super().check_password(raw_password)
+
+    async def acheck_password(self, raw_password):
+        # Reading the hash is a query: Django's version would read it in the event loop.
+        return await sync_to_async(self.check_password)(raw_password)
+
+    def _get_session_auth_hash(self, secret=None):
+        # Django's default hashes the password hash, which requests cannot read;
+        # the epoch changes with the password just the same.
+        return salted_hmac(
+            "accounts.User.session_auth_hash",
+            f"{self.pk}:{self.session_epoch}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
+
+
+class PasswordHash(models.Model):
+    """A staff person's password hash, readable only as her (``RLS_PERSON_COLUMN``)."""
+
+    user = models.OneToOneField(User, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    encoded = models.CharField(max_length=128)
+
+    RLS_PERSON_COLUMN = "user"
+
+    def __str__(self):
+        return f"password of {self.user_id}"
+
+
+def otp_secret_seal(user_id, secret):
+    """Return (key id, sealed secret), bound to its owner: moved to another, it does not open."""
+    return seal("OTP_SECRET_KEYS", secret.hex(), f"otp-secret:{user_id}".encode())
+
+
+def otp_secret_unseal(user_id, key_id, sealed):
+    return bytes.fromhex(
+        unseal("OTP_SECRET_KEYS", key_id, bytes(sealed), f"otp-secret:{user_id}".encode())
+    )
+
+
+class AuthenticatorDevice(TimestampMixin, ThrottlingMixin, Device):
+    """A TOTP authenticator app (RFC 6238, 30-second steps, 6 digits).
+
+    Its secret is stored only sealed under ``OTP_SECRET_KEYS``, bound to its
+    owner, so a copy of the database alone does not yield it; the row itself
+    is readable only as its owner (``RLS_PERSON_COLUMN``).
+    """
+
+    STEP = 30
+    DIGITS = 6
+    # Codes one step either side of the current one pass, for clock skew.
+    TOLERANCE = 1
+
+    key_id = models.CharField(max_length=32)
+    sealed_secret = models.BinaryField()
+    drift = models.SmallIntegerField(default=0)
+    last_t = models.BigIntegerField(
+        default=-1, help_text=_("The last time step verified; a code is accepted once.")
+    )
+
+    RLS_PERSON_COLUMN = "user"
+
+    def secret_seal(self, secret):
+        """Store ``secret`` (bytes) sealed under the current key of ``OTP_SECRET_KEYS``."""
+        self.key_id, self.sealed_secret = otp_secret_seal(self.user_id, secret)
+
+    @property
+    def secret(self):
+        return otp_secret_unseal(self.user_id, self.key_id, self.sealed_secret)
+
+    @property
+    def secret_base32(self):
+        """The secret as a person types it into an authenticator app."""
+        return base64.b32encode(self.secret).decode()
+
+    @property
+    def config_url(self):
+        """Return the otpauth:// URL that the enrolment QR code carries."""
+        issuer = settings.OTP_TOTP_ISSUER.replace(":", "")
+        params = {
+            "secret": self.secret_base32,
+            "issuer": issuer,
+            "algorithm": "SHA1",
+            "digits": self.DIGITS,
+            "period": self.STEP,
+        }
+        label = quote(f"{issuer}:{self.user.get_username()}")
+        return f"otpauth://totp/{label}?{urlencode(params, quote_via=quote)}"
+
+    def totp(self):
+        totp = TOTP(self.secret, self.STEP, 0, self.DIGITS, self.drift)
+        totp.time = time.time()
+        return totp
+
+    def verify_token(self, token):
+        allowed, _reason = self.verify_is_allowed()
+        if not allowed:
+            return False
+        totp = self.totp()
+        try:
+            verified = totp.verify(int(token), self.TOLERANCE, self.last_t + 1)
+        except ValueError:
+            verified = False
+        if not verified:
+            self.throttle_increment()
+            return False
+        self.last_t = totp.t()
+        self.drift = totp.drift
+        self.throttle_reset(commit=False)
+        self.set_last_used_timestamp(commit=False)
+        self.save()
+        return True
+
+    def get_throttle_factor(self):
+        return 1
+
+
+class BackupCodeHasher(Argon2PasswordHasher):
+    """Argon2id at OWASP's minimum: every code of a person is checked at each attempt."""
+
+    memory_cost = 19456
+    parallelism = 1
+
+
+BACKUP_CODE_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
+
+
+def backup_code_normalize(code):
+    return code.replace(" ", "").replace("-", "").lower()
+
+
+class BackupCodeDevice(ThrottlingMixin, Device):
+    """Single-use backup codes, stored only as slow hashes; a code that verifies is spent."""
+
+    CODE_COUNT = 10
+    CODE_LENGTH = 12  # 60 bits from a 32-letter alphabet
+
+    code_hashes = models.JSONField(
+        default=list, help_text=_("Argon2 hashes of the unused codes; never a code.")
+    )
+
+    RLS_PERSON_COLUMN = "user"
+
+    def codes_replace(self):
+        """Replace every code with new ones; return them, to be shown once."""
+        hasher = BackupCodeHasher()
+        codes = [
+            "".join(secrets.choice(BACKUP_CODE_ALPHABET) for _ in range(self.CODE_LENGTH))
+            for _ in range(self.CODE_COUNT)
+        ]
+        self.code_hashes = [hasher.encode(code, hasher.salt()) for code in codes]
+        return codes
+
+    def verify_token(self, token):
+        """Spend the code ``token`` if it is one of the unused ones.
+
+        The caller holds the row locked (``django_otp.match_token`` does), so
+        a code cannot be spent twice at once.
+        """
+        allowed, _reason = self.verify_is_allowed()
+        if not allowed:
+            return False
+        hasher = BackupCodeHasher()
+        code = backup_code_normalize(token)
+        # Every hash is checked: the time taken does not tell which code matched.
+        matched = [encoded for encoded in self.code_hashes if hasher.verify(code, encoded)]
+        if not matched:
+            self.throttle_increment()
+            return False
+        self.code_hashes = [encoded for encoded in self.code_hashes if encoded not in matched]
+        self.throttle_reset(commit=False)
+        self.save()
+        return True
+
+    def get_throttle_factor(self):
+        return 1
 
 
 class Role(models.TextChoices):

@@ -16,15 +16,19 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp import match_token
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import Invitation, Membership, Organization, OrganizationHostname, Role
+from accounts.models import (
+    AuthenticatorDevice,
+    BackupCodeDevice,
+    Invitation,
+    Membership,
+    Organization,
+    OrganizationHostname,
+    Role,
+)
 from accounts.selectors import organization_has_admin
 from policies.services import audit_record
-from policies.tenancy import organization_context
-
-BACKUP_CODE_COUNT = 10
+from policies.tenancy import organization_context, person_context
 
 
 class InvitationError(ValidationError):
@@ -151,7 +155,9 @@ def invitation_accept_new(*, organization, token, user, code):
     locked, so two people cannot both use one link. Return the device, the
     backup codes and the recovery code (or None), each shown once.
     """
-    device, codes = totp_device_confirm(user=user, token=code)
+    # She is not signed in yet: her devices are read and written as her.
+    with person_context(user):
+        device, codes = totp_device_confirm(user=user, token=code)
     user.is_active = True
     user.save(update_fields=["is_active"])
     recovery_code = _invitation_use(organization=organization, token=token, user=user)
@@ -168,7 +174,8 @@ def invitation_accept_existing(*, organization, token, username, password, code)
     user = authenticate(username=username, password=password)
     device = None
     if user is not None and not user.is_operator:
-        device = match_token(user, code.replace(" ", ""))
+        with person_context(user):
+            device = match_token(user, code.replace(" ", ""))
     if device is None:
         raise ValidationError(
             _("These details do not match an account. Check them, or make a new account.")
@@ -357,14 +364,22 @@ def recovery_code_replace(*, organization, actor):
 
 
 # Two-factor: every staff account and the operator enroll TOTP, with backup codes.
+# Devices are readable only as their owner: callers run as her (the request does).
+
+
+def totp_device_create(*, user, confirmed=False):
+    """Create a TOTP device for ``user`` with a new random secret, sealed."""
+    device = AuthenticatorDevice(user=user, name="authenticator", confirmed=confirmed)
+    device.secret_seal(secrets.token_bytes(20))
+    device.save()
+    return device
 
 
 def totp_device_pending(*, user):
-    """Return the user's unconfirmed TOTP device, creating it on first use."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
-    return device
+    """Return the user's unconfirmed TOTP device, creating it on first use (as her)."""
+    with person_context(user):
+        device = AuthenticatorDevice.objects.filter(user=user, confirmed=False).first()
+        return device or totp_device_create(user=user)
 
 
 @transaction.atomic
@@ -375,7 +390,7 @@ def totp_device_confirm(*, user, token):
         raise ValidationError(_("That code did not match. Check your device's clock and retry."))
     device.confirmed = True
     device.save(update_fields=["confirmed"])
-    TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+    AuthenticatorDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
     return device, backup_codes_replace(user=user)
 
 
@@ -386,20 +401,22 @@ def operator_create(*, username, password):
     if User.objects.filter(username__iexact=username).exists():
         raise ValidationError(_("This username is taken."))
     user = User.objects.create_user(username=username, password=password, is_operator=True)
-    device = totp_device_pending(user=user)
-    device.confirmed = True
-    device.save(update_fields=["confirmed"])
-    return device, backup_codes_replace(user=user)
+    with person_context(user):
+        device = totp_device_pending(user=user)
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        return device, backup_codes_replace(user=user)
 
 
 def backup_codes_replace(*, user):
     """Replace the user's backup codes with new single-use ones; return them (shown once)."""
-    static, _created = StaticDevice.objects.get_or_create(user=user, name="backup codes")
-    static.token_set.all().delete()
-    codes = [StaticToken.random_token() for _ in range(BACKUP_CODE_COUNT)]
-    StaticToken.objects.bulk_create(StaticToken(device=static, token=code) for code in codes)
+    device, _created = BackupCodeDevice.objects.get_or_create(user=user, name="backup codes")
+    codes = device.codes_replace()
+    device.save(update_fields=["code_hashes"])
     return codes
 
 
 def user_has_two_factor(user):
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    """Return True when ``user`` has a confirmed authenticator; asked before she signs in too."""
+    with person_context(user):
+        return AuthenticatorDevice.objects.filter(user=user, confirmed=True).exists()

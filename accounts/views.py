@@ -309,7 +309,7 @@ def _enrol(request, token, user, data):
         {
             "form": form,
             "qr_svg": qr.to_string(encoding="unicode"),
-            "secret": device.key,
+            "secret": device.secret_base32,
             "username": user.username,
         },
     )

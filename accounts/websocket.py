@@ -27,7 +27,7 @@ from accounts.middleware import (
     staff_session_expired,
 )
 from accounts.tenancy import host_name, is_platform_host, organization_for_host
-from policies.tenancy import activate
+from policies.tenancy import activate, person_context
 from shelterchat.consumers import db
 
 
@@ -116,7 +116,8 @@ def _verify(scope):
     if not user.is_authenticated or staff_session_expired(scope["session"], scope["organization"]):
         return
     persistent_id = scope["session"].get(DEVICE_ID_SESSION_KEY)
-    device = Device.from_persistent_id(persistent_id) if persistent_id else None
+    with person_context(user):
+        device = Device.from_persistent_id(persistent_id) if persistent_id else None
     if device is not None and device.user_id == user.pk and device.confirmed:
         user.otp_device = device
 

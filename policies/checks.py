@@ -28,17 +28,21 @@ def check_content_security_policy(app_configs, **kwargs):
 
 
 @register(Tags.security, deploy=True)
-def check_content_keys(app_configs, **kwargs):
-    """Fail when production would encrypt content under the demo's published key."""
-    if settings.DEMO_CONTENT_KEY in settings.CONTENT_KEYS:
-        return [
-            Error(
-                "CONTENT_KEYS holds the demo key.",
-                hint="Set CONTENT_KEYS to id:base64 of 32 random bytes.",
-                id="shelterchat.E004",
-            )
-        ]
-    return []
+def check_demo_keys(app_configs, **kwargs):
+    """Fail when production would seal content or staff secrets under a published demo key."""
+    demo_keys = [
+        ("CONTENT_KEYS", settings.DEMO_CONTENT_KEY, "shelterchat.E004"),
+        ("OTP_SECRET_KEYS", settings.DEMO_OTP_SECRET_KEY, "shelterchat.E005"),
+    ]
+    return [
+        Error(
+            f"{name} holds the demo key.",
+            hint=f"Set {name} to id:base64 of 32 random bytes.",
+            id=error_id,
+        )
+        for name, demo_key, error_id in demo_keys
+        if demo_key in getattr(settings, name)
+    ]
 
 
 # Tenant rows that the platform operator manages; still under row-level security.

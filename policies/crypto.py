@@ -6,7 +6,8 @@ Two uses:
   backups included;
 - data keys of an organization (forum posts), stored wrapped by a
   key-encryption key from the environment (``CONTENT_KEYS``), so a copy of
-  the database alone reveals nothing and the key-encryption key can rotate.
+  the database alone reveals nothing and the key-encryption key can rotate;
+  staff TOTP secrets are sealed the same way under ``OTP_SECRET_KEYS``.
 
 Every ciphertext is bound to where it belongs through the associated data
 (for instance ``b"message:<conversation id>:<seq>"``): moved to another row it
@@ -48,40 +49,55 @@ def decrypt(key, blob, associated_data):
     return plain.decode("utf-8")
 
 
-def key_encryption_keys():
-    """Return the configured key-encryption keys as {id: key}, the current one first.
+def keyring(setting_name):
+    """Return the keys of a keyring setting as {id: key}, the current one first.
 
-    ``settings.CONTENT_KEYS`` is a list of ``id:base64key`` entries; the first
-    wraps new data keys, the others only unwrap until rotation is complete.
+    A keyring setting (``CONTENT_KEYS``, ``OTP_SECRET_KEYS``) is a list of
+    ``id:base64key`` entries; the first seals new data, the others only open
+    what they sealed until rotation is complete.
     """
     keys = {}
-    for entry in settings.CONTENT_KEYS:
+    for entry in getattr(settings, setting_name):
         key_id, _, encoded = entry.partition(":")
         key = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
         if not key_id or len(key) != 32:
-            raise ImproperlyConfigured("CONTENT_KEYS entries are id:base64 of 32 bytes.")
+            raise ImproperlyConfigured(f"{setting_name} entries are id:base64 of 32 bytes.")
         keys[key_id] = key
     if not keys:
-        raise ImproperlyConfigured("CONTENT_KEYS is empty.")
+        raise ImproperlyConfigured(f"{setting_name} is empty.")
     return keys
+
+
+def seal(setting_name, plaintext, associated_data):
+    """Return (key id, ciphertext) of ``plaintext`` under the keyring's current key."""
+    key_id, key = next(iter(keyring(setting_name).items()))
+    return key_id, encrypt(key, plaintext, associated_data)
+
+
+def unseal(setting_name, key_id, blob, associated_data):
+    """Return the plaintext sealed by ``seal`` under the keyring's key ``key_id``."""
+    keys = keyring(setting_name)
+    if key_id not in keys:
+        raise DecryptionError(f"{setting_name} key {key_id!r} is not configured")
+    return decrypt(keys[key_id], blob, associated_data)
+
+
+def key_encryption_keys():
+    """Return the key-encryption keys of ``CONTENT_KEYS`` as {id: key}, the current one first."""
+    return keyring("CONTENT_KEYS")
 
 
 def current_key_encryption_key_id():
     return next(iter(key_encryption_keys()))
 
 
-def key_wrap(data_key, key_id=None):
-    """Return (key id, wrapped data key) under the current (or the named) key-encryption key."""
-    keys = key_encryption_keys()
-    key_id = key_id or next(iter(keys))
-    return key_id, encrypt(keys[key_id], base64.b64encode(data_key).decode(), b"data-key")
+def key_wrap(data_key):
+    """Return (key id, wrapped data key) under the current key-encryption key."""
+    return seal("CONTENT_KEYS", base64.b64encode(data_key).decode(), b"data-key")
 
 
 def key_unwrap(key_id, wrapped):
-    keys = key_encryption_keys()
-    if key_id not in keys:
-        raise DecryptionError(f"key-encryption key {key_id!r} is not configured")
-    return base64.b64decode(decrypt(keys[key_id], wrapped, b"data-key"))
+    return base64.b64decode(unseal("CONTENT_KEYS", key_id, wrapped, b"data-key"))
 
 
 def keyed_digest(purpose, value):

@@ -15,6 +15,13 @@ rollback can then not silently revert it).
 
 Work that spans organizations goes through ``all_organizations_as_operator``,
 which visits them one at a time and records each visit in the audit log.
+
+Staff secrets (second-factor devices, password hashes) are personal rather
+than an organization's: their tables carry a policy keyed on the
+``app.user_id`` setting, the signed-in person (``person_context``), set the
+same way. Sessions are read and written only through functions owned by the
+table owner (``SESSION_FUNCTIONS``), as the application role may not touch
+``django_session`` directly.
 """
 
 import contextlib
@@ -31,8 +38,10 @@ logger = logging.getLogger(__name__)
 
 SETTING = "app.organization_id"
 HOST_SETTING = "app.host"
+PERSON_SETTING = "app.user_id"
 
 _current = contextvars.ContextVar("shelterchat_organization", default=("", ""))
+_person = contextvars.ContextVar("shelterchat_person", default="")
 
 
 def current_organization_id():
@@ -55,9 +64,24 @@ def activate(organization, host=""):
     _current.set((str(organization.pk) if organization else "", host))
 
 
+@contextlib.contextmanager
+def person_context(user):
+    """Run the block as ``user`` (or None: nobody), whose own staff secrets it may read."""
+    token = _person.set(str(user.pk) if user is not None and user.pk else "")
+    try:
+        yield
+    finally:
+        _person.reset(token)
+        _realign_open_connections()
+
+
+def _wanted():
+    return (*_current.get(), _person.get())
+
+
 def _tenant_wrapper(execute, sql, params, many, context):
     connection = context["connection"]
-    wanted = _current.get()
+    wanted = _wanted()
     # In a failed transaction only a rollback can run; it needs no tenant.
     failed = connection.connection.info.transaction_status == TransactionStatus.INERROR
     if not failed and _in_effect(connection) != wanted:
@@ -81,8 +105,12 @@ def _in_effect(connection):
 def _set_tenant(connection, wanted, is_local):
     with connection.connection.cursor() as cursor:
         cursor.execute(
-            "SELECT set_config(%s, %s, %s), set_config(%s, %s, %s)",
-            [SETTING, wanted[0], is_local, HOST_SETTING, wanted[1], is_local],
+            "SELECT set_config(%s, %s, %s), set_config(%s, %s, %s), set_config(%s, %s, %s)",
+            [
+                *(SETTING, wanted[0], is_local),
+                *(HOST_SETTING, wanted[1], is_local),
+                *(PERSON_SETTING, wanted[2], is_local),
+            ],
         )
 
 
@@ -92,7 +120,7 @@ def _realign_open_connections():
     The execute wrapper would correct it before the next query anyway; this
     leaves nothing behind for a raw cursor or a pooled connection either.
     """
-    wanted = _current.get()
+    wanted = _wanted()
     for connection in connections.all(initialized_only=True):
         if (
             connection.connection is not None
@@ -177,36 +205,127 @@ def _policy_sql(model):
     return statements
 
 
+def person_tables():
+    """Return the models holding one person's secrets, each naming its person column.
+
+    Such a model sets ``RLS_PERSON_COLUMN`` (the foreign key to the user); its
+    rows are visible only while that user is the current person.
+    """
+    from django.apps import apps
+
+    return [model for model in apps.get_models() if getattr(model, "RLS_PERSON_COLUMN", None)]
+
+
+def _person_policy_sql(model):
+    table = model._meta.db_table
+    column = model._meta.get_field(model.RLS_PERSON_COLUMN).column
+    person = f"{column} = NULLIF(current_setting('{PERSON_SETTING}', true), '')::bigint"
+    return [
+        f'ALTER TABLE "{table}" ENABLE ROW LEVEL SECURITY',
+        f'ALTER TABLE "{table}" FORCE ROW LEVEL SECURITY',
+        f'DROP POLICY IF EXISTS person_only ON "{table}"',
+        f'CREATE POLICY person_only ON "{table}" USING ({person}) WITH CHECK ({person})',
+    ]
+
+
+# The application role's only way to sessions: a session key opens its own
+# row, and nothing lists or searches them. They run as the owner of the table.
+SESSION_FUNCTIONS = {
+    "session_load(text)": """
+        RETURNS text LANGUAGE sql STABLE AS $$
+            SELECT session_data FROM django_session
+            WHERE session_key = $1 AND expire_date > now()
+        $$""",
+    "session_exists(text)": """
+        RETURNS boolean LANGUAGE sql STABLE AS $$
+            SELECT EXISTS (SELECT 1 FROM django_session WHERE session_key = $1)
+        $$""",
+    "session_save(text, text, timestamptz, boolean)": """
+        RETURNS boolean LANGUAGE plpgsql AS $$
+        BEGIN
+            IF $4 THEN
+                INSERT INTO django_session (session_key, session_data, expire_date)
+                VALUES ($1, $2, $3) ON CONFLICT (session_key) DO NOTHING;
+            ELSE
+                UPDATE django_session SET session_data = $2, expire_date = $3
+                WHERE session_key = $1;
+            END IF;
+            RETURN FOUND;
+        END $$""",
+    "session_delete(text)": """
+        RETURNS void LANGUAGE sql AS $$
+            DELETE FROM django_session WHERE session_key = $1
+        $$""",
+    "session_clear_expired()": """
+        RETURNS void LANGUAGE sql AS $$
+            DELETE FROM django_session WHERE expire_date < now()
+        $$""",
+}
+
+
+def _session_functions_sql(app_role):
+    statements = []
+    for signature, body in SESSION_FUNCTIONS.items():
+        statements += [
+            f"CREATE OR REPLACE FUNCTION {signature} {body.strip()}",
+            f"ALTER FUNCTION {signature} SECURITY DEFINER SET search_path = pg_catalog, public",
+            f"REVOKE ALL ON FUNCTION {signature} FROM PUBLIC",
+        ]
+        if app_role:
+            statements.append(f'GRANT EXECUTE ON FUNCTION {signature} TO "{app_role}"')
+    return statements
+
+
 def apply_row_level_security(using="default"):
-    """Put the tenant policy on every tenant table and grant the application role."""
+    """Put the tenant and person policies on their tables and grant the application role.
+
+    The application role gets every table but ``django_session``, which it
+    reaches only through the session functions.
+    """
     connection = connections[using]
     app_role = settings.DATABASE_APP_ROLE
     with connection.cursor() as cursor:
         for model in tenant_tables():
             for statement in _policy_sql(model):
                 cursor.execute(statement)
+        for model in person_tables():
+            for statement in _person_policy_sql(model):
+                cursor.execute(statement)
         cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [app_role])
-        if app_role and cursor.fetchone():
+        app_role = app_role if app_role and cursor.fetchone() else ""
+        for statement in _session_functions_sql(app_role):
+            cursor.execute(statement)
+        if app_role:
             privileges = "SELECT, INSERT, UPDATE, DELETE"
             cursor.execute(f'GRANT {privileges} ON ALL TABLES IN SCHEMA public TO "{app_role}"')
             cursor.execute(f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "{app_role}"')
+            cursor.execute(f'REVOKE ALL ON django_session FROM "{app_role}"')
 
 
-def tables_missing_policy(using="default"):
-    """Return the tenant tables that lack forced row-level security or the policy."""
+def _lacking(models, policy, using):
     connection = connections[using]
     missing = []
     with connection.cursor() as cursor:
-        for model in tenant_tables():
+        for model in models:
             table = model._meta.db_table
             cursor.execute(
                 "SELECT c.relrowsecurity AND c.relforcerowsecurity, "
                 "EXISTS (SELECT 1 FROM pg_policies p WHERE p.tablename = c.relname "
-                "AND p.policyname = 'tenant_isolation') "
+                "AND p.policyname = %s) "
                 "FROM pg_class c WHERE c.relname = %s",
-                [table],
+                [policy, table],
             )
             row = cursor.fetchone()
             if not row or not all(row):
                 missing.append(table)
     return missing
+
+
+def tables_missing_policy(using="default"):
+    """Return the tenant tables that lack forced row-level security or the policy."""
+    return _lacking(tenant_tables(), "tenant_isolation", using)
+
+
+def tables_missing_person_policy(using="default"):
+    """Return the tables of staff secrets that lack forced row-level security or the policy."""
+    return _lacking(person_tables(), "person_only", using)

@@ -34,8 +34,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
     "policies",
     "accounts",
     "conversations",
@@ -55,6 +53,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.SessionHostMiddleware",
+    "accounts.middleware.PersonMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.middleware.StaffSessionExpiryMiddleware",
@@ -134,7 +133,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 OTP_TOTP_ISSUER = "ShelterChat"
 
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# django_session through the owner's functions only: the application role
+# cannot read the table (policies.sessions).
+SESSION_ENGINE = "policies.sessions"
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 SESSION_COOKIE_AGE = 12 * 60 * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
@@ -234,6 +235,10 @@ RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=1000)
 # bytes", comma-separated, the current one first. Production must set its own.
 DEMO_CONTENT_KEY = "demo:ZGVtby1vbmx5LWtleS1zZXQtQ09OVEVOVF9LRVlTISE"
 CONTENT_KEYS = env.list("CONTENT_KEYS", default=[DEMO_CONTENT_KEY])
+# Keys that seal staff TOTP secrets (accounts.models.AuthenticatorDevice), in the
+# same form; kept apart from CONTENT_KEYS so that each can rotate on its own.
+DEMO_OTP_SECRET_KEY = "demo:ZGVtby1vbmx5LWtleS1zZXQtT1RQX1NFQ1JFVF9LRVk"  # noqa: S105
+OTP_SECRET_KEYS = env.list("OTP_SECRET_KEYS", default=[DEMO_OTP_SECRET_KEY])
 
 STAFF_INVITATION_VALID_HOURS = env.int("STAFF_INVITATION_VALID_HOURS", default=72)
 

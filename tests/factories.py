@@ -5,8 +5,6 @@ import time
 
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.middleware import (
     SESSION_ORGANIZATION_KEY,
@@ -14,8 +12,15 @@ from accounts.middleware import (
     SESSION_STARTED_KEY,
     session_organization_id,
 )
-from accounts.models import Membership, Organization, OrganizationHostname, User
-from policies.tenancy import organization_context
+from accounts.models import (
+    AuthenticatorDevice,
+    Membership,
+    Organization,
+    OrganizationHostname,
+    User,
+)
+from accounts.services import totp_device_create
+from policies.tenancy import organization_context, person_context
 
 _counter = itertools.count(1)
 
@@ -45,7 +50,8 @@ def staff_create(organization, roles, username=None, with_device=True):
     with organization_context(organization):
         Membership.objects.create(organization=organization, user=user, roles=list(roles))
     if with_device:
-        TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+        with person_context(user):
+            totp_device_create(user=user, confirmed=True)
     return user
 
 
@@ -55,10 +61,14 @@ def membership_add(organization, user, roles):
         return Membership.objects.create(organization=organization, user=user, roles=list(roles))
 
 
+def authenticator_of(user, confirmed=True):
+    """Return the user's TOTP device, read as her (no one else can)."""
+    with person_context(user):
+        return AuthenticatorDevice.objects.get(user=user, confirmed=confirmed)
+
+
 def totp_now(device):
-    return (
-        f"{TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift).token():06d}"
-    )
+    return f"{device.totp().token():06d}"
 
 
 def client_for(organization, user=None, verified=True, host=None):
@@ -73,7 +83,6 @@ def client_for(organization, user=None, verified=True, host=None):
         session[SESSION_ORGANIZATION_KEY] = session_organization_id(organization)
         session[SESSION_STARTED_KEY] = session[SESSION_SEEN_KEY] = time.time()
         if verified:
-            device = TOTPDevice.objects.get(user=user, confirmed=True)
-            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+            session[DEVICE_ID_SESSION_KEY] = authenticator_of(user).persistent_id
         session.save()
     return client

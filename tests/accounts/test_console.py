@@ -2,21 +2,26 @@
 
 import pytest
 from django.urls import NoReverseMatch, reverse
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Invitation, Membership, Organization, OrganizationHostname, Role, User
-from policies.tenancy import organization_context
-from tests.factories import client_for, organization_create, staff_create, totp_now
+from accounts.services import totp_device_create
+from policies.tenancy import organization_context, person_context
+from tests.factories import (
+    authenticator_of,
+    client_for,
+    organization_create,
+    staff_create,
+    totp_now,
+)
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def operator(db):
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
     user = User.objects.create_user(username="operator", password="x", is_operator=True)
-    TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+    with person_context(user):
+        totp_device_create(user=user, confirmed=True)
     return user
 
 
@@ -130,7 +135,7 @@ def _accept_as_new_admin(organization, token, name):
         {"form": "new", "new-name": name, "new-password": "a long and unusual passphrase"},
     )
     client.get(f"/staff/join/{token}/")
-    device = TOTPDevice.objects.get(user__username=f"{name}@{organization.slug}", confirmed=False)
+    device = authenticator_of(User.objects.get(username=f"{name}@{organization.slug}"), False)
     done = client.post(f"/staff/join/{token}/", {"form": "enrol", "token": totp_now(device)})
     return client, done.context["recovery_code"]
 
@@ -180,7 +185,7 @@ def test_operator_is_created_from_the_shell_with_her_second_factor(monkeypatch):
     assert "otpauth://totp/" in out.getvalue()
     user = User.objects.get(username="platform-operator")
     assert user.is_operator
-    device = TOTPDevice.objects.get(user=user, confirmed=True)
+    device = authenticator_of(user)
     client = client_for(None)
     client.post(
         "/account/login/",

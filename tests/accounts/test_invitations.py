@@ -2,12 +2,11 @@ import datetime
 
 import pytest
 from django.utils import timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Invitation, Membership, Role, User
-from accounts.services import invitation_create
-from policies.tenancy import organization_context
-from tests.factories import client_for, staff_create, totp_now
+from accounts.services import invitation_create, totp_device_create
+from policies.tenancy import organization_context, person_context
+from tests.factories import authenticator_of, client_for, staff_create, totp_now
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +39,7 @@ def _join_new(client, token, name="newperson"):
 def _enrol(client, token, username):
     page = client.get(f"/staff/join/{token}/")
     assert b"<svg" in page.content and username.encode() in page.content
-    device = TOTPDevice.objects.get(user__username=username, confirmed=False)
+    device = authenticator_of(User.objects.get(username=username), confirmed=False)
     return client.post(f"/staff/join/{token}/", {"form": "enrol", "token": totp_now(device)})
 
 
@@ -68,7 +67,8 @@ def test_invitation_creates_account_and_enrols_its_second_factor(organization, o
     with organization_context(organization):
         membership = Membership.objects.get(user__username="newperson@harbour")
     assert membership.roles == [Role.SUPERVISOR]
-    assert membership.user.password.startswith("argon2")
+    with person_context(membership.user):
+        assert membership.user.password.startswith("argon2")
     # Signed in on this host, second factor verified.
     assert client.get("/staff/").status_code == 200
 
@@ -147,7 +147,7 @@ def test_existing_staff_of_another_organization_joins_with_both_factors(
     interpreter = staff_create(other_organization, [Role.INTERPRETER])
     _invitation, token = _invite(organization, org_admin, roles=[Role.INTERPRETER])
     client = client_for(organization)
-    device = TOTPDevice.objects.get(user=interpreter)
+    device = authenticator_of(interpreter)
     response = _join_existing(client, token, interpreter.username, PASSWORD, totp_now(device))
     assert response["Location"] == "/staff/"
     assert client.get("/staff/").status_code == 200
@@ -159,7 +159,8 @@ def test_existing_staff_of_another_organization_joins_with_both_factors(
 
 def test_the_operator_cannot_join_with_her_account(organization, org_admin):
     operator = User.objects.create_user(username="operator", password=PASSWORD, is_operator=True)
-    device = TOTPDevice.objects.create(user=operator, name="authenticator", confirmed=True)
+    with person_context(operator):
+        device = totp_device_create(user=operator, confirmed=True)
     _invitation, token = _invite(organization, org_admin)
     response = _join_existing(
         client_for(organization),

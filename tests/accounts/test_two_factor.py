@@ -1,9 +1,8 @@
 import pytest
-from django_otp.plugins.otp_static.models import StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import Role
-from tests.factories import client_for, membership_add, staff_create, totp_now
+from accounts.models import AuthenticatorDevice, BackupCodeDevice, Role
+from policies.tenancy import person_context
+from tests.factories import authenticator_of, client_for, membership_add, staff_create, totp_now
 
 pytestmark = pytest.mark.django_db
 
@@ -19,13 +18,14 @@ def test_password_alone_never_enrols_a_second_factor(organization):
     assert "new invitation" in str(response.context["form"].non_field_errors())
     assert "_auth_user_id" not in client.session
     assert client.get("/staff/two-factor/setup/").status_code == 404
-    assert not TOTPDevice.objects.filter(user=user).exists()
+    with person_context(user):
+        assert not AuthenticatorDevice.objects.filter(user=user).exists()
 
 
 def test_staff_page_refused_until_second_factor(organization, worker):
     client = client_for(organization, worker, verified=False)
     assert client.get("/staff/")["Location"] == "/staff/two-factor/"
-    device = TOTPDevice.objects.get(user=worker)
+    device = authenticator_of(worker)
     client.post("/staff/two-factor/", {"token": totp_now(device)})
     assert client.get("/staff/").status_code == 200
 
@@ -38,15 +38,47 @@ def test_wrong_code_is_refused(organization, worker):
     assert client.get("/staff/")["Location"] == "/staff/two-factor/"
 
 
-def test_backup_code_works_once(organization, worker):
+def _backup_codes(user):
     from accounts.services import backup_codes_replace
 
-    code = backup_codes_replace(user=worker)[0]
+    with person_context(user):
+        return backup_codes_replace(user=user)
+
+
+def test_backup_code_works_once(organization, worker):
+    codes = _backup_codes(worker)
     first = client_for(organization, worker, verified=False)
-    assert first.post("/staff/two-factor/", {"token": code})["Location"] == "/staff/"
+    assert first.post("/staff/two-factor/", {"token": codes[3]})["Location"] == "/staff/"
     second = client_for(organization, worker, verified=False)
-    assert second.post("/staff/two-factor/", {"token": code}).status_code == 200
-    assert not StaticToken.objects.filter(token=code).exists()
+    assert second.post("/staff/two-factor/", {"token": codes[3]}).status_code == 200
+    with person_context(worker):
+        assert len(BackupCodeDevice.objects.get(user=worker).code_hashes) == 9
+
+
+def test_backup_codes_are_stored_only_as_slow_hashes(worker):
+    codes = _backup_codes(worker)
+    assert len(codes) == len(set(codes)) == 10
+    with person_context(worker):
+        stored = BackupCodeDevice.objects.get(user=worker).code_hashes
+    assert all(encoded.startswith("argon2$argon2id$") for encoded in stored)
+    assert not any(code in encoded for code in codes for encoded in stored)
+
+
+def test_backup_code_typed_with_spaces_and_capitals_works(organization, worker):
+    code = _backup_codes(worker)[0]
+    typed = f"{code[:4]} {code[4:8]} {code[8:]}".upper()
+    client = client_for(organization, worker, verified=False)
+    assert client.post("/staff/two-factor/", {"token": typed})["Location"] == "/staff/"
+
+
+def test_new_backup_codes_replace_the_old(worker):
+    old = _backup_codes(worker)
+    new = _backup_codes(worker)
+    with person_context(worker):
+        device = BackupCodeDevice.objects.get(user=worker)
+        assert not device.verify_token(old[0])
+        device.throttle_reset()
+        assert device.verify_token(new[0])
 
 
 def test_staff_of_another_organization_cannot_sign_in_here(organization, other_admin):
@@ -97,7 +129,7 @@ def _signed_in_and_verified(organization, user):
     """Return a client that signed in and verified through the pages, on the organization's host."""
     client = client_for(organization)
     client.post("/staff/login/", {"username": user.username, "password": PASSWORD})
-    device = TOTPDevice.objects.get(user=user)
+    device = authenticator_of(user)
     assert client.post("/staff/two-factor/", {"token": totp_now(device)})["Location"] == "/staff/"
     return client
 

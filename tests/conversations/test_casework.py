@@ -16,6 +16,7 @@ from conversations.models import Case
 from policies.tenancy import organization_context
 from tests.conversations.conftest import Survivor, Worker, on_shift
 from tests.factories import client_for
+from tests.roles import as_database_owner
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -254,7 +255,7 @@ def _save_settings(client, safe_word):
 
 def _database_text():
     chunks = []
-    with connection.cursor() as cursor:
+    with as_database_owner(), connection.cursor() as cursor:
         for model in apps.get_models():
             columns = [
                 field.column

@@ -12,15 +12,15 @@ from tests.groups.conftest import member_client, member_create
 pytestmark = pytest.mark.django_db
 
 # Every page: the organization of the host, the session, and the session saved
-# (with its last activity) in a savepoint: 5 queries.
+# (with its last activity), each one call: 3 queries.
 # Then the member, the agreement's version, pinned posts, the count of topics,
 # a page of topics, their first posts, the data key.
-FORUM_PAGE_QUERIES = 5 + 7
+FORUM_PAGE_QUERIES = 3 + 7
 # The member, the agreement's version, the count of posts, a page of posts, the data key.
-THREAD_PAGE_QUERIES = 5 + 5
+THREAD_PAGE_QUERIES = 3 + 5
 # The staff account, its device, its membership, the group, pinned posts, the
 # count of topics, a page of topics, their first posts, the data key.
-STAFF_FORUM_PAGE_QUERIES = 5 + 9
+STAFF_FORUM_PAGE_QUERIES = 3 + 9
 
 
 def _posts_create(organization, group, authors, topics, per_topic):

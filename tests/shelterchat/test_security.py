@@ -89,16 +89,30 @@ def test_production_settings_pass_deploy_check_without_warning():
         "WARNING",
         SECRET_KEY=secrets.token_urlsafe(64),
         PLATFORM_DOMAIN="shelterchat.example",
-        CONTENT_KEYS="k1:" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        CONTENT_KEYS=_random_keyring(),
+        OTP_SECRET_KEYS=_random_keyring(),
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
 
-def test_deploy_check_fails_on_demo_content_key():
-    result = _manage("check", "--deploy", SECRET_KEY=secrets.token_urlsafe(64))
+def _random_keyring():
+    return "k1:" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
+DEMO_KEY_ERRORS = {"CONTENT_KEYS": "shelterchat.E004", "OTP_SECRET_KEYS": "shelterchat.E005"}
+
+
+@pytest.mark.parametrize(
+    ("demo", "real"), [("CONTENT_KEYS", "OTP_SECRET_KEYS"), ("OTP_SECRET_KEYS", "CONTENT_KEYS")]
+)
+def test_deploy_check_fails_on_a_demo_key(demo, real):
+    result = _manage(
+        "check", "--deploy", SECRET_KEY=secrets.token_urlsafe(64), **{real: _random_keyring()}
+    )
     assert result.returncode != 0
-    assert "shelterchat.E004" in result.stderr + result.stdout
+    assert DEMO_KEY_ERRORS[demo] in result.stderr + result.stdout
+    assert DEMO_KEY_ERRORS[real] not in result.stderr + result.stdout
 
 
 def test_deploy_check_fails_on_inline_script(tmp_path):

@@ -13,12 +13,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Membership, OpeningHours, Organization, OrganizationHostname, Role, User
-from accounts.services import backup_codes_replace
+from accounts.services import backup_codes_replace, totp_device_create, user_has_two_factor
 from groups.models import GroupSession, SupportGroup
 from groups.services import live_group_create
 from policies.models import ConsentDocument
 from policies.services import consent_document_publish
-from policies.tenancy import organization_context
+from policies.tenancy import organization_context, person_context
 
 DEMO_PASSWORD = "demo-only-password"  # noqa: S105  (printed for the local demo)
 
@@ -149,16 +149,14 @@ class Command(BaseCommand):
         return group
 
     def _account(self, username, is_operator=False):
-        from django_otp.plugins.otp_totp.models import TOTPDevice
-
         user, _created = User.objects.get_or_create(
             username=username, defaults={"is_operator": is_operator}
         )
         user.set_password(DEMO_PASSWORD)
         user.save()
-        TOTPDevice.objects.get_or_create(
-            user=user, name="authenticator", defaults={"confirmed": True}
-        )
-        codes = backup_codes_replace(user=user)
+        with person_context(user):
+            if not user_has_two_factor(user):
+                totp_device_create(user=user, confirmed=True)
+            codes = backup_codes_replace(user=user)
         self.stdout.write(f"  {username} / {DEMO_PASSWORD}  backup codes: {' '.join(codes)}")
         return user

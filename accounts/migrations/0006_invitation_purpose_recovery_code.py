@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0003_organization_safe_word_digest'),
+        ('accounts', '0005_adopt_otp_plugin_devices'),
     ]
 
     operations = [
