@@ -5,6 +5,11 @@ before any handler sees it; a frame that is not one of the socket's, or is
 larger than ``frames.MAX_FRAME_BYTES``, gets an error frame and is otherwise
 ignored: the connection stays open and nothing already sent is lost.
 
+A handler that fails all the same (a bug, a database that refuses) closes
+its socket the way a dropped connection does, so that what a departure
+undoes (her presence, the groups joined) is undone, and logs one line that
+names the error and where it happened, never what was said.
+
 ``ActionConsumer`` adds what the chat consumers (crisis chat and group
 chats) share: refusals of their actions sent as error frames in the
 socket's language, and admission control: when the process is past its
@@ -14,14 +19,24 @@ again, rather than left to wait without end.
 """
 
 import asyncio
+import logging
+import os
+import traceback
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from shelterchat import backlog, frames
+
+logger = logging.getLogger(__name__)
+
+# WebSocket's close code for "the server met an unexpected condition".
+CLOSE_INTERNAL_ERROR = 1011
 
 
 def db(function):
@@ -134,7 +149,27 @@ class JsonObjectConsumer(AsyncJsonWebsocketConsumer):
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+        try:
+            await handler(message)
+        except StopConsumer:
+            raise
+        except Exception as error:
+            await self.fail(message, error)
+
+    async def fail(self, message, error):
+        """Log where a handler failed, without content, and leave as a dropped socket does."""
+        logger.error(
+            "%s closed: %s handling %s, at %s",
+            type(self).__name__,
+            type(error).__name__,
+            message["type"],
+            _where(error),
+        )
+        if message["type"] == "websocket.disconnect":
+            # The departure itself failed: there is nothing left to undo it with.
+            raise StopConsumer
+        await self.close(code=CLOSE_INTERNAL_ERROR)
+        await self.dispatch({"type": "websocket.disconnect", "code": CLOSE_INTERNAL_ERROR})
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         if text_data is None:
@@ -159,6 +194,16 @@ class JsonObjectConsumer(AsyncJsonWebsocketConsumer):
     async def send_action_error(self, error, **details):
         with translation.override(self.language):
             await self.send_error(error.code, message=error.message, **details)
+
+
+def _where(error):
+    """The lines of the project's own code that ``error`` went through, outermost first."""
+    base = str(settings.BASE_DIR)
+    return " > ".join(
+        f"{os.path.relpath(place.filename, base)}:{place.lineno} {place.name}"
+        for place in traceback.extract_tb(error.__traceback__)
+        if place.filename.startswith(base) and "site-packages" not in place.filename
+    )
 
 
 def _echo(client_id):

@@ -4,6 +4,8 @@ import json
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import connection
 
 from conversations.models import CannedMessage, Conversation, Message
 from policies.tenancy import organization_context
@@ -139,3 +141,69 @@ async def test_a_boolean_is_no_id_and_no_number(chat_organization):
         return conversation.state, Message.objects.count()
 
     assert await _db(chat_organization, state) == ("active", 1)
+
+
+@pytest.fixture
+def messages_refused_by_the_database(db):
+    """Make PostgreSQL refuse every new crisis-chat message, as a full disk does."""
+    table = Message._meta.db_table
+
+    def run(sql):
+        # As the owner: the application role may not add triggers to tables.
+        with connection.cursor() as cursor:
+            cursor.execute("RESET ROLE")
+            cursor.execute(sql)
+            cursor.execute(f'SET ROLE "{settings.DATABASE_APP_ROLE}"')
+
+    def refuse():
+        run(
+            "CREATE FUNCTION tests_disk_full() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'could not extend file' USING ERRCODE = '53100'; END $$; "
+            f'CREATE TRIGGER tests_disk_full BEFORE INSERT ON "{table}" '
+            "FOR EACH ROW EXECUTE FUNCTION tests_disk_full()"
+        )
+
+    def accept():
+        run(
+            f'DROP TRIGGER IF EXISTS tests_disk_full ON "{table}"; '
+            "DROP FUNCTION IF EXISTS tests_disk_full()"
+        )
+
+    yield sync_to_async(refuse), sync_to_async(accept)
+    accept()
+
+
+async def test_a_failing_handler_leaves_as_a_dropped_socket_does(
+    chat_organization, messages_refused_by_the_database, caplog
+):
+    refuse, accept = messages_refused_by_the_database
+    worker, survivor, conversation_id = await _live_chat(chat_organization)
+    await refuse()
+
+    await survivor.send(type="message", client_id="lost", text="A secret I told no one.")
+    closed = await survivor.socket.receive_output(timeout=5)
+    assert closed == {"type": "websocket.close", "code": 1011}
+    # Her departure was counted: the worker is told, and the grace period runs.
+    assert (await worker.receive_until("presence")) == {
+        "type": "presence",
+        "conversation": conversation_id,
+        "connected": False,
+    }
+
+    def presence():
+        conversation = Conversation.objects.get()
+        return conversation.survivor_sockets, conversation.survivor_left_at is not None
+
+    assert await _db(chat_organization, presence) == (0, True)
+    [record] = [r for r in caplog.records if r.name == "shelterchat.consumers"]
+    line = record.getMessage()
+    assert record.levelname == "ERROR" and "OperationalError" in line and "\n" not in line
+    assert "secret" not in line and "lost" not in line and record.exc_info is None
+
+    # She comes back once the database takes messages again; nothing was stored twice.
+    await accept()
+    await survivor.resume()
+    await survivor.send(type="message", client_id="lost", text="A secret I told no one.")
+    assert (await survivor.receive_until("ack"))["seq"] == 2
+    assert (await worker.receive_until("message"))["text"] == "A secret I told no one."
+    assert await _db(chat_organization, presence) == (1, False)
