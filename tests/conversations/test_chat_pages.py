@@ -65,6 +65,50 @@ def test_skipped_question_counts_nothing(chat_organization, question):
         assert not QuestionAnswerCount.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "answers",
+    [
+        {"q-{pk}": "²"},
+        {"q-²": "0"},
+        {"q-{pk}": "9" * 5000},
+        {"q-{pk}": "-1"},
+        {"q-{pk}": " 1"},
+        {"q-{pk}": "1\x00"},
+        {"q-{pk}0": "1"},
+        {"q-": "1"},
+    ],
+)
+def test_bad_answers_count_nothing_and_lead_to_the_chat(chat_organization, question, answers):
+    client = client_for(chat_organization)
+    ticket = client.post("/en/connect/", {"version": "1"}).context["ticket"]
+    answers = {key.format(pk=question.pk): value for key, value in answers.items()}
+    response = client.post("/en/connect/questions/", {"ticket": ticket, **answers})
+    assert response.status_code == 200 and b'id="chat"' in response.content
+    with organization_context(chat_organization):
+        assert not QuestionAnswerCount.objects.exists()
+
+
+def test_a_bad_answer_does_not_lose_the_good_ones(chat_organization, question):
+    with organization_context(chat_organization):
+        second = OptionalQuestion.objects.create(
+            organization=chat_organization,
+            text_en="Is this your first time?",
+            text_fr="Est-ce la première fois?",
+            why_en="It helps us plan.",
+            why_fr="Cela nous aide à prévoir.",
+            choices_en="Yes\nNo",
+            choices_fr="Oui\nNon",
+        )
+    client = client_for(chat_organization)
+    ticket = client.post("/en/connect/", {"version": "1"}).context["ticket"]
+    client.post(
+        "/en/connect/questions/", {"ticket": ticket, f"q-{question.pk}": "²", f"q-{second.pk}": "1"}
+    )
+    with organization_context(chat_organization):
+        counts = list(QuestionAnswerCount.objects.values_list("question", "choice", "count"))
+    assert counts == [(second.pk, 1, 1)]
+
+
 def test_answer_counts_have_no_link_to_a_conversation():
     fields = {field.name for field in QuestionAnswerCount._meta.concrete_fields}
     assert fields == {"id", "organization", "question", "choice", "month", "count"}
