@@ -8,116 +8,85 @@ from django.conf import settings
 from django.db import connection
 
 from conversations.models import CannedMessage, Conversation, Message
-from policies.tenancy import organization_context
-from tests.conversations.conftest import Survivor, Worker, on_shift
+from tests.conversations.conftest import Survivor, in_tenant, live_chat
+from tests.websocket import Raw, frame_text
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
 # 5,000 levels of nesting in 10 KB: under the frame limit.
-DEEP = "[" * 5000 + "]" * 5000
-LONE_SURROGATE = r'"\ud800"'
-NUL = r'"a\u0000b"'
-
-
-def _db(organization, function):
-    def run():
-        with organization_context(organization):
-            return function()
-
-    return sync_to_async(run)()
-
-
-async def _live_chat(organization):
-    user = await sync_to_async(on_shift)(organization)
-    worker = await Worker(organization, user).open()
-    survivor = await Survivor(organization).open()
-    await survivor.start()
-    conversation_id = await worker.next_waiting()
-    await worker.send(type="accept", conversation=conversation_id)
-    await worker.receive_until("message")
-    await survivor.receive_until("message")
-    return worker, survivor, conversation_id
-
-
-def _frame(fields, **raw):
-    """Return a frame's text: ``fields`` as JSON, then each of ``raw`` as given (not encoded)."""
-    text = json.dumps(fields)[:-1]
-    return text + "".join(f', "{key}": {value}' for key, value in raw.items()) + "}"
-
-
-async def _refused(socket, text, client_id=None):
-    await socket.socket.send_to(text_data=text)
-    error = await socket.receive_until("error")
-    assert error["type"] == "error" and error["error"] == "malformed", (text[:80], error)
-    assert error["message"]
-    assert error.get("client_id") == client_id, (text[:80], error)
+DEEP = Raw("[" * 5000 + "]" * 5000)
+LONE_SURROGATE = Raw(r'"\ud800"')
+NUL = Raw(r'"a\u0000b"')
 
 
 SURVIVOR_IN_CHAT = [
     (DEEP, None),
     # Too deep to read at all: not even its client id.
-    (_frame({"type": "message", "client_id": "deep"}, text=DEEP), None),
-    (_frame({"type": "message", "client_id": "list"}, text="[[1]]"), "list"),
-    (_frame({"type": "message", "client_id": "s1"}, text=LONE_SURROGATE), "s1"),
-    (_frame({"type": "message", "text": "hello"}, client_id=LONE_SURROGATE), None),
-    (_frame({"type": "message", "text": "hello"}, client_id=NUL), None),
-    (_frame({"type": "code_word", "purpose": "verify"}, word=LONE_SURROGATE), None),
-    (_frame({"type": "code_word", "purpose": "set", "word": "x"}, current=LONE_SURROGATE), None),
+    (frame_text({"type": "message", "client_id": "deep", "text": DEEP}), None),
+    (frame_text({"type": "message", "client_id": "list", "text": Raw("[[1]]")}), "list"),
+    (frame_text({"type": "message", "client_id": "s1", "text": LONE_SURROGATE}), "s1"),
+    (frame_text({"type": "message", "text": "hello", "client_id": LONE_SURROGATE}), None),
+    (frame_text({"type": "message", "text": "hello", "client_id": NUL}), None),
+    (frame_text({"type": "code_word", "purpose": "verify", "word": LONE_SURROGATE}), None),
+    (
+        frame_text({"type": "code_word", "purpose": "set", "word": "x", "current": LONE_SURROGATE}),
+        None,
+    ),
 ]
 
 SURVIVOR_BEFORE_START = [
-    _frame({"type": "start", "safety": "worried"}, ticket=LONE_SURROGATE),
-    _frame({"type": "start", "ticket": "x", "safety": "worried"}, block=LONE_SURROGATE),
-    _frame({"type": "start", "ticket": "x", "safety": "worried"}, language=NUL),
-    _frame({"type": "start", "ticket": "x"}, safety=LONE_SURROGATE),
-    _frame({"type": "resume", "last_seq": 0}, token=LONE_SURROGATE),
-    _frame({"type": "resume", "last_seq": 0}, token=NUL),
+    frame_text({"type": "start", "safety": "worried", "ticket": LONE_SURROGATE}),
+    frame_text({"type": "start", "ticket": "x", "safety": "worried", "block": LONE_SURROGATE}),
+    frame_text({"type": "start", "ticket": "x", "safety": "worried", "language": NUL}),
+    frame_text({"type": "start", "ticket": "x", "safety": LONE_SURROGATE}),
+    frame_text({"type": "resume", "last_seq": 0, "token": LONE_SURROGATE}),
+    frame_text({"type": "resume", "last_seq": 0, "token": NUL}),
 ]
 
 
 async def test_survivor_hostile_frames_are_refused_and_the_chat_goes_on(chat_organization):
-    worker, survivor, _conversation_id = await _live_chat(chat_organization)
+    worker, survivor, _conversation_id = await live_chat(chat_organization)
     for text, client_id in SURVIVOR_IN_CHAT:
-        await _refused(survivor, text, client_id)
+        await survivor.send_refused(text, client_id)
     await survivor.send(type="message", client_id="fine", text="Still here.")
     assert (await survivor.receive_until("ack"))["seq"] == 2
     assert (await worker.receive_until("message"))["text"] == "Still here."
 
     newcomer = await Survivor(chat_organization).open()
     for text in SURVIVOR_BEFORE_START:
-        await _refused(newcomer, text)
+        await newcomer.send_refused(text)
     assert (await newcomer.start())["type"] == "started"
 
 
 async def test_staff_hostile_frames_are_refused_and_the_chat_goes_on(chat_organization):
-    worker, survivor, conversation_id = await _live_chat(chat_organization)
+    worker, survivor, conversation_id = await live_chat(chat_organization)
     about = {"conversation": conversation_id}
     for text, client_id in [
         (DEEP, None),
-        (_frame({"type": "message", **about, "client_id": "w1"}, text=LONE_SURROGATE), "w1"),
-        (_frame({"type": "message", **about, "text": "hi"}, client_id=NUL), None),
-        (_frame({"type": "canned", **about, "canned": 1}, client_id=NUL), None),
-        (_frame({"type": "interpreter_request", **about}, language=NUL), None),
-        (_frame({"type": "interpreter_request", **about}, language=LONE_SURROGATE), None),
-        (_frame({"type": "case_link", **about}, reference=NUL), None),
-        (_frame({"type": "case_link", **about}, reference=LONE_SURROGATE), None),
-        (_frame({"type": "resume", "last_seq": 0}, conversation=NUL), None),
+        (frame_text({"type": "message", **about, "client_id": "w1", "text": LONE_SURROGATE}), "w1"),
+        (frame_text({"type": "message", **about, "text": "hi", "client_id": NUL}), None),
+        (frame_text({"type": "canned", **about, "canned": 1, "client_id": NUL}), None),
+        (frame_text({"type": "interpreter_request", **about, "language": NUL}), None),
+        (frame_text({"type": "interpreter_request", **about, "language": LONE_SURROGATE}), None),
+        (frame_text({"type": "case_link", **about, "reference": NUL}), None),
+        (frame_text({"type": "case_link", **about, "reference": LONE_SURROGATE}), None),
+        (frame_text({"type": "resume", "last_seq": 0, "conversation": NUL}), None),
     ]:
-        await _refused(worker, text, client_id)
+        await worker.send_refused(text, client_id)
     await worker.send(type="message", conversation=conversation_id, client_id="ok", text="Here.")
     assert (await worker.receive_until("ack"))["seq"] == 2
     assert (await survivor.receive_until("message"))["text"] == "Here."
 
 
 async def test_a_boolean_is_no_id_and_no_number(chat_organization):
-    worker, survivor, conversation_id = await _live_chat(chat_organization)
+    worker, survivor, conversation_id = await live_chat(chat_organization)
 
     def canned_create():
         return CannedMessage.objects.create(
             organization=chat_organization, title="Hello", body_en="Hello.", body_fr="Bonjour."
         )
 
-    await _db(chat_organization, canned_create)
+    await in_tenant(chat_organization, canned_create)
     about = {"conversation": conversation_id}
     for frame, client_id in [
         ({"type": "canned", **about, "canned": True, "client_id": "c1"}, "c1"),
@@ -128,19 +97,19 @@ async def test_a_boolean_is_no_id_and_no_number(chat_organization):
         ({"type": "resume", **about, "last_seq": True}, None),
         ({"type": "end", **about, "debrief": 1}, None),
     ]:
-        await _refused(worker, json.dumps(frame), client_id)
+        await worker.send_refused(json.dumps(frame), client_id)
     for frame in [
         {"type": "interpreter_answer", "agree": 1},
         {"type": "resume", "token": survivor.token, "last_seq": False},
         {"type": "message", "client_id": "s", "text": "x", "urgent": True},
     ]:
-        await _refused(survivor, json.dumps(frame), frame.get("client_id"))
+        await survivor.send_refused(json.dumps(frame), frame.get("client_id"))
 
     def state():
         conversation = Conversation.objects.get()
         return conversation.state, Message.objects.count()
 
-    assert await _db(chat_organization, state) == ("active", 1)
+    assert await in_tenant(chat_organization, state) == ("active", 1)
 
 
 @pytest.fixture
@@ -177,12 +146,11 @@ async def test_a_failing_handler_leaves_as_a_dropped_socket_does(
     chat_organization, messages_refused_by_the_database, caplog
 ):
     refuse, accept = messages_refused_by_the_database
-    worker, survivor, conversation_id = await _live_chat(chat_organization)
+    worker, survivor, conversation_id = await live_chat(chat_organization)
     await refuse()
 
     await survivor.send(type="message", client_id="lost", text="A secret I told no one.")
-    closed = await survivor.socket.receive_output(timeout=5)
-    assert closed == {"type": "websocket.close", "code": 1011}
+    assert await survivor.close_code() == 1011
     # Her departure was counted: the worker is told, and the grace period runs.
     assert (await worker.receive_until("presence")) == {
         "type": "presence",
@@ -194,7 +162,7 @@ async def test_a_failing_handler_leaves_as_a_dropped_socket_does(
         conversation = Conversation.objects.get()
         return conversation.survivor_sockets, conversation.survivor_left_at is not None
 
-    assert await _db(chat_organization, presence) == (0, True)
+    assert await in_tenant(chat_organization, presence) == (0, True)
     [record] = [r for r in caplog.records if r.name == "shelterchat.consumers"]
     line = record.getMessage()
     assert record.levelname == "ERROR" and "OperationalError" in line and "\n" not in line
@@ -206,4 +174,4 @@ async def test_a_failing_handler_leaves_as_a_dropped_socket_does(
     await survivor.send(type="message", client_id="lost", text="A secret I told no one.")
     assert (await survivor.receive_until("ack"))["seq"] == 2
     assert (await worker.receive_until("message"))["text"] == "A secret I told no one."
-    assert await _db(chat_organization, presence) == (1, False)
+    assert await in_tenant(chat_organization, presence) == (1, False)

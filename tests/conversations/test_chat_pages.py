@@ -21,18 +21,23 @@ from tests.factories import client_for, staff_create
 pytestmark = pytest.mark.django_db
 
 
+def question_create(organization, **fields):
+    fields = {
+        "text_en": "How did you hear about us?",
+        "text_fr": "Comment nous avez-vous connues?",
+        "why_en": "It helps us reach others.",
+        "why_fr": "Cela nous aide à joindre d'autres femmes.",
+        "choices_en": "A friend\nOnline",
+        "choices_fr": "Une amie\nEn ligne",
+        **fields,
+    }
+    with organization_context(organization):
+        return OptionalQuestion.objects.create(organization=organization, **fields)
+
+
 @pytest.fixture
 def question(chat_organization):
-    with organization_context(chat_organization):
-        return OptionalQuestion.objects.create(
-            organization=chat_organization,
-            text_en="How did you hear about us?",
-            text_fr="Comment nous avez-vous connues?",
-            why_en="It helps us reach others.",
-            why_fr="Cela nous aide à joindre d'autres femmes.",
-            choices_en="A friend\nOnline",
-            choices_fr="Une amie\nEn ligne",
-        )
+    return question_create(chat_organization)
 
 
 def test_notice_then_questions_then_chat(chat_organization, question):
@@ -89,16 +94,9 @@ def test_bad_answers_count_nothing_and_lead_to_the_chat(chat_organization, quest
 
 
 def test_a_bad_answer_does_not_lose_the_good_ones(chat_organization, question):
-    with organization_context(chat_organization):
-        second = OptionalQuestion.objects.create(
-            organization=chat_organization,
-            text_en="Is this your first time?",
-            text_fr="Est-ce la première fois?",
-            why_en="It helps us plan.",
-            why_fr="Cela nous aide à prévoir.",
-            choices_en="Yes\nNo",
-            choices_fr="Oui\nNon",
-        )
+    second = question_create(
+        chat_organization, text_en="Is this your first time?", choices_en="Yes\nNo"
+    )
     client = client_for(chat_organization)
     ticket = client.post("/en/connect/", {"version": "1"}).context["ticket"]
     client.post(

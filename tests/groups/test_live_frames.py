@@ -8,23 +8,11 @@ from asgiref.sync import sync_to_async
 from groups.models import MeetingMessage, MeetingParticipant
 from policies.tenancy import organization_context
 from tests.groups.conftest import arrive, facilitator_socket, participant_socket
+from tests.websocket import Raw, frame_text
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
-DEEP = "[" * 5000 + "]" * 5000
-
-
-def _frame(fields, **raw):
-    """Return a frame's text: ``fields`` as JSON, then each of ``raw`` as given (not encoded)."""
-    text = json.dumps(fields)[:-1]
-    return text + "".join(f', "{key}": {value}' for key, value in raw.items()) + "}"
-
-
-async def _refused(socket, text, client_id=None):
-    await socket.socket.send_to(text_data=text)
-    error = await socket.receive_until("error")
-    assert error["error"] == "malformed", (text[:80], error)
-    assert error.get("client_id") == client_id, (text[:80], error)
+DEEP = Raw("[" * 5000 + "]" * 5000)
 
 
 async def test_hostile_frames_are_refused_and_the_room_goes_on(
@@ -43,13 +31,13 @@ async def test_hostile_frames_are_refused_and_the_room_goes_on(
     for socket in (fern, facilitator):
         for text, client_id in [
             (DEEP, None),
-            (_frame({"type": "message", "client_id": "s"}, text=r'"\udfff"'), "s"),
-            (_frame({"type": "message", "text": "hello"}, client_id=r'"\ud800"'), None),
-            (_frame({"type": "message", "text": "hello"}, client_id=r'"\u0000"'), None),
-            (_frame({"type": "join", "last_seq": 0}, language=r'"\u0000"'), None),
-            (_frame({"type": "message", "client_id": "n"}, text="5"), "n"),
+            (frame_text({"type": "message", "client_id": "s", "text": Raw(r'"\udfff"')}), "s"),
+            (frame_text({"type": "message", "text": "hello", "client_id": Raw(r'"\ud800"')}), None),
+            (frame_text({"type": "message", "text": "hello", "client_id": Raw(r'"\u0000"')}), None),
+            (frame_text({"type": "join", "last_seq": 0, "language": Raw(r'"\u0000"')}), None),
+            (frame_text({"type": "message", "client_id": "n", "text": Raw("5")}), "n"),
         ]:
-            await _refused(socket, text, client_id)
+            await socket.send_refused(text, client_id)
     for frame in [
         {"type": "admit", "participant": True},
         {"type": "mute", "participant": -1},
@@ -59,7 +47,7 @@ async def test_hostile_frames_are_refused_and_the_room_goes_on(
         {"type": "pin", "client_id": "p", "text": "x", "sticky": True},
         {"type": "join", "last_seq": 1.5},
     ]:
-        await _refused(facilitator, json.dumps(frame), frame.get("client_id"))
+        await facilitator.send_refused(json.dumps(frame), frame.get("client_id"))
 
     await fern.send(type="message", client_id="ok", text="Still here.")
     assert (await facilitator.receive_until("message"))["text"] == "Still here."

@@ -30,7 +30,7 @@ from groups.consumers import FacilitatorConsumer, ParticipantConsumer
 from groups.services import participant_admit
 from policies.tenancy import organization_context
 from shelterchat import frames
-from tests.conversations.conftest import Survivor, Worker, make_chat_ready, on_shift, ticket_for
+from tests.conversations.conftest import live_chat, make_chat_ready, on_shift, ticket_for
 from tests.factories import client_for, staff_create
 from tests.groups.conftest import (
     agreement_publish,
@@ -39,7 +39,7 @@ from tests.groups.conftest import (
     participant_client,
     session_around,
 )
-from tests.websocket import communicator
+from tests.websocket import JsonSocket, Raw, communicator, frame_text
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -73,17 +73,6 @@ BREAK_THE_FIELD = {
 ENDING = {frames.End, frames.Leave}
 CHAT_ROUNDS = 40
 WORDS = ["hello", "bonjour", "أنا هنا", "我在这里", "ᐊᐃᓐᓇ", "🌱", "שלום", "x" * 30]
-
-
-class Raw(str):
-    """JSON text to put in a frame as it is: deep nesting, a lone surrogate, a huge number."""
-
-
-def frame_text(fields):
-    def encode(value):
-        return value if isinstance(value, Raw) else json.dumps(value)
-
-    return "{" + ", ".join(f"{json.dumps(k)}: {encode(v)}" for k, v in fields.items()) + "}"
 
 
 class FrameMaker:
@@ -223,8 +212,10 @@ def _wrong_values(kind):
     return values
 
 
-class FuzzedSocket:
+class FuzzedSocket(JsonSocket):
     """One route's socket under fuzz; it opens again after a deliberate close."""
+
+    timeout = 15
 
     def __init__(self, consumer, opener):
         self.consumer = consumer
@@ -241,7 +232,7 @@ class FuzzedSocket:
         await self.socket.send_json_to({"type": "ping"})
         answers = []
         while True:
-            output = await self.socket.receive_output(timeout=15)
+            output = await self.socket.receive_output(timeout=self.timeout)
             if output["type"] == "websocket.close":
                 return answers, output.get("code", 1000)
             frame = json.loads(output["text"])
@@ -249,19 +240,13 @@ class FuzzedSocket:
                 return answers, None
             answers.append(frame)
 
-    async def closed(self):
-        while True:
-            output = await self.socket.receive_output(timeout=15)
-            if output["type"] == "websocket.close":
-                return output.get("code", 1000)
-
     async def run(self, maker, count):
         await self.open()
         for _ in range(count):
             text, error, echo, ending = maker.make()
             answers, closed = await self.exchange(text)
             if ending and closed is None:
-                closed = await self.closed()
+                closed = await self.close_code()
             context = (self.consumer.__name__, text[:120], answers, closed)
             if error is not None:
                 assert closed is None, context
@@ -274,18 +259,6 @@ class FuzzedSocket:
                 await self.open()
             self.sent += 1
         await self.socket.disconnect()
-
-
-async def _chat_beside(organization):
-    """Open a live crisis chat: a worker and a survivor who have exchanged the greeting."""
-    worker = await Worker(organization, await sync_to_async(on_shift)(organization)).open()
-    survivor = await Survivor(organization).open()
-    await survivor.start()
-    conversation_id = await worker.next_waiting()
-    await worker.send(type="accept", conversation=conversation_id)
-    await worker.receive_until("message")
-    await survivor.receive_until("message")
-    return worker, survivor, conversation_id
 
 
 async def _say(socket, frame, heard):
@@ -350,7 +323,7 @@ async def test_generated_hostile_frames_on_every_route(organization, caplog):
     fuzzer_client = await sync_to_async(client_for)(organization, fuzzer)
     moderator_client = await sync_to_async(client_for)(organization, moderator)
 
-    worker, survivor, conversation_id = await _chat_beside(organization)
+    worker, survivor, conversation_id = await live_chat(organization)
     rng = random.Random(SEED)
     other_conversation = uuid.UUID(int=rng.getrandbits(128)).hex
     bystander = await sync_to_async(_admitted)(organization, live_group, moderator, "Bystander")
