@@ -19,6 +19,7 @@ again, rather than left to wait without end.
 """
 
 import asyncio
+import contextlib
 import logging
 import os
 import traceback
@@ -168,7 +169,9 @@ class JsonObjectConsumer(AsyncJsonWebsocketConsumer):
         if message["type"] == "websocket.disconnect":
             # The departure itself failed: there is nothing left to undo it with.
             raise StopConsumer
-        await self.close(code=CLOSE_INTERNAL_ERROR)
+        # The socket may be gone already; the departure below must run all the same.
+        with contextlib.suppress(Exception):
+            await self.close(code=CLOSE_INTERNAL_ERROR)
         await self.dispatch({"type": "websocket.disconnect", "code": CLOSE_INTERNAL_ERROR})
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
