@@ -262,8 +262,11 @@ class FuzzedSocket(JsonSocket):
 
 
 async def _say(socket, frame, heard):
-    """Send a message until it is acknowledged; keep the texts of the messages seen meanwhile."""
-    while True:
+    """Send a message until it is acknowledged; keep the texts of the messages seen meanwhile.
+
+    Refused as "overloaded", it goes again, as the pages do, for a minute at most.
+    """
+    for _attempt in range(120):
         await socket.send(**frame)
         while True:
             answer = await socket.receive(timeout=15)
@@ -275,6 +278,7 @@ async def _say(socket, frame, heard):
                 assert answer["error"] == "overloaded", answer
                 await asyncio.sleep(0.5)
                 break
+    raise AssertionError(f"never acknowledged: {frame}")
 
 
 async def _converse(worker, survivor, conversation_id, heard_by_worker, heard_by_survivor):
