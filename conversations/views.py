@@ -15,7 +15,12 @@ from accounts.models import Role
 from accounts.selectors import opening_hours_list, organization_is_open
 from accounts.services import organization_formset_save
 from conversations import handovers, selectors, services
-from conversations.forms import CannedMessageFormSet, OptionalQuestionFormSet, ShiftForm
+from conversations.forms import (
+    CannedMessageFormSet,
+    OptionalQuestionFormSet,
+    QuestionAnswersForm,
+    ShiftForm,
+)
 from policies.models import ConsentDocument
 from policies.selectors import consent_document_current
 
@@ -84,11 +89,12 @@ def chat_questions(request):
         )
     except signing.BadSignature:
         return redirect(reverse("chat:entry"))
-    answers = {}
-    for key, value in request.POST.items():
-        if key.startswith("q-") and key[2:].isdigit() and value.isdigit():
-            answers[int(key[2:])] = int(value)
-    services.question_answers_record(organization=request.organization, answers=answers)
+    form = QuestionAnswersForm(
+        request.POST,
+        questions=selectors.optional_question_list(organization=request.organization),
+        language=get_language(),
+    )
+    services.question_answers_record(organization=request.organization, answers=form.answers())
     return _chat_page(request, ticket)
 
 

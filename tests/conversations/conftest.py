@@ -45,6 +45,29 @@ def on_shift(organization, roles=(Role.SUPPORT_WORKER,), hours=4):
     return user
 
 
+def in_tenant(organization, function):
+    """Run ``function`` on a worker thread inside the organization; return its awaitable result."""
+
+    def run():
+        with organization_context(organization):
+            return function()
+
+    return sync_to_async(run)()
+
+
+async def live_chat(organization):
+    """Open an accepted chat: a worker on shift and a survivor, past the greeting."""
+    user = await sync_to_async(on_shift)(organization)
+    worker = await Worker(organization, user).open()
+    survivor = await Survivor(organization).open()
+    await survivor.start()
+    conversation_id = await worker.next_waiting()
+    await worker.send(type="accept", conversation=conversation_id)
+    await worker.receive_until("message")
+    await survivor.receive_until("message")
+    return worker, survivor, conversation_id
+
+
 def ticket_for(organization):
     from policies.selectors import consent_document_current
 

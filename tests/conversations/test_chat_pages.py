@@ -21,18 +21,23 @@ from tests.factories import client_for, staff_create
 pytestmark = pytest.mark.django_db
 
 
+def question_create(organization, **fields):
+    fields = {
+        "text_en": "How did you hear about us?",
+        "text_fr": "Comment nous avez-vous connues?",
+        "why_en": "It helps us reach others.",
+        "why_fr": "Cela nous aide à joindre d'autres femmes.",
+        "choices_en": "A friend\nOnline",
+        "choices_fr": "Une amie\nEn ligne",
+        **fields,
+    }
+    with organization_context(organization):
+        return OptionalQuestion.objects.create(organization=organization, **fields)
+
+
 @pytest.fixture
 def question(chat_organization):
-    with organization_context(chat_organization):
-        return OptionalQuestion.objects.create(
-            organization=chat_organization,
-            text_en="How did you hear about us?",
-            text_fr="Comment nous avez-vous connues?",
-            why_en="It helps us reach others.",
-            why_fr="Cela nous aide à joindre d'autres femmes.",
-            choices_en="A friend\nOnline",
-            choices_fr="Une amie\nEn ligne",
-        )
+    return question_create(chat_organization)
 
 
 def test_notice_then_questions_then_chat(chat_organization, question):
@@ -63,6 +68,43 @@ def test_skipped_question_counts_nothing(chat_organization, question):
     client.post("/en/connect/questions/", {"ticket": ticket, f"q-{question.pk}": "7"})
     with organization_context(chat_organization):
         assert not QuestionAnswerCount.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        {"q-{pk}": "²"},
+        {"q-²": "0"},
+        {"q-{pk}": "9" * 5000},
+        {"q-{pk}": "-1"},
+        {"q-{pk}": " 1"},
+        {"q-{pk}": "1\x00"},
+        {"q-{pk}0": "1"},
+        {"q-": "1"},
+    ],
+)
+def test_bad_answers_count_nothing_and_lead_to_the_chat(chat_organization, question, answers):
+    client = client_for(chat_organization)
+    ticket = client.post("/en/connect/", {"version": "1"}).context["ticket"]
+    answers = {key.format(pk=question.pk): value for key, value in answers.items()}
+    response = client.post("/en/connect/questions/", {"ticket": ticket, **answers})
+    assert response.status_code == 200 and b'id="chat"' in response.content
+    with organization_context(chat_organization):
+        assert not QuestionAnswerCount.objects.exists()
+
+
+def test_a_bad_answer_does_not_lose_the_good_ones(chat_organization, question):
+    second = question_create(
+        chat_organization, text_en="Is this your first time?", choices_en="Yes\nNo"
+    )
+    client = client_for(chat_organization)
+    ticket = client.post("/en/connect/", {"version": "1"}).context["ticket"]
+    client.post(
+        "/en/connect/questions/", {"ticket": ticket, f"q-{question.pk}": "²", f"q-{second.pk}": "1"}
+    )
+    with organization_context(chat_organization):
+        counts = list(QuestionAnswerCount.objects.values_list("question", "choice", "count"))
+    assert counts == [(second.pk, 1, 1)]
 
 
 def test_answer_counts_have_no_link_to_a_conversation():

@@ -12,7 +12,7 @@ from accounts.models import Role
 from conversations.models import CannedMessage, Conversation, Message
 from policies.tenancy import organization_context
 from shelterchat.consumers import db
-from tests.conversations.conftest import Survivor, Worker, on_shift, ticket_for
+from tests.conversations.conftest import Survivor, Worker, live_chat, on_shift, ticket_for
 from tests.factories import staff_create
 from tests.websocket import communicator
 
@@ -25,18 +25,6 @@ def _db(organization, function):
             return function()
 
     return sync_to_async(run)()
-
-
-async def _live_chat(organization):
-    user = await sync_to_async(on_shift)(organization)
-    worker = await Worker(organization, user).open()
-    survivor = await Survivor(organization).open()
-    await survivor.start()
-    conversation_id = await worker.next_waiting()
-    await worker.send(type="accept", conversation=conversation_id)
-    await worker.receive_until("message")
-    await survivor.receive_until("message")
-    return worker, survivor, conversation_id
 
 
 async def test_survivor_token_replayed_in_another_organization(
@@ -61,7 +49,7 @@ async def test_survivor_token_replayed_in_another_organization(
 async def test_other_organizations_worker_can_do_nothing(
     chat_organization, other_chat_organization
 ):
-    _worker, _survivor, conversation_id = await _live_chat(chat_organization)
+    _worker, _survivor, conversation_id = await live_chat(chat_organization)
     outsider_user = await sync_to_async(on_shift)(other_chat_organization)
     outsider = await Worker(other_chat_organization, outsider_user).open()
     for frame in (
@@ -91,7 +79,7 @@ async def test_other_organizations_worker_can_do_nothing(
 
 
 async def test_worker_cannot_touch_a_colleagues_conversation(chat_organization):
-    _worker, _survivor, conversation_id = await _live_chat(chat_organization)
+    _worker, _survivor, conversation_id = await live_chat(chat_organization)
     colleague = await Worker(
         chat_organization, await sync_to_async(on_shift)(chat_organization)
     ).open()
@@ -118,7 +106,7 @@ async def test_roles_without_chat_cannot_connect(chat_organization):
 
 
 async def test_bad_frames_get_errors_and_lose_nothing(chat_organization):
-    worker, survivor, conversation_id = await _live_chat(chat_organization)
+    worker, survivor, conversation_id = await live_chat(chat_organization)
     bad = [
         ("text", "{not json"),
         ("text", '["a list"]'),
@@ -156,7 +144,7 @@ async def test_actions_before_start_and_after_end(chat_organization):
     await survivor.send(type="end")
     assert (await survivor.receive())["error"] == "not_started"
 
-    worker, survivor, conversation_id = await _live_chat(chat_organization)
+    worker, survivor, conversation_id = await live_chat(chat_organization)
     await survivor.send(type="end")
     await survivor.receive_until("ended")
     await worker.receive_until("ended")
@@ -219,7 +207,7 @@ async def test_too_many_starts_from_one_address_but_room_for_a_shelter(chat_orga
 
 
 async def test_blocked_browser_cannot_start_again(chat_organization):
-    worker, survivor, conversation_id = await _live_chat(chat_organization)
+    worker, survivor, conversation_id = await live_chat(chat_organization)
     await worker.send(type="block", conversation=conversation_id, hours=2)
     ended = await survivor.receive_until("ended")
     block = ended["block"]
@@ -264,7 +252,7 @@ async def test_overload_is_refused_out_loud_and_stores_nothing(chat_organization
     """A message that would wait too long for a database thread is refused, not queued."""
     # One thread, so that one long call makes the next one wait.
     asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=1))
-    _worker, survivor, _conversation_id = await _live_chat(chat_organization)
+    _worker, survivor, _conversation_id = await live_chat(chat_organization)
     # Let her socket finish what accepting the chat set off: it must not be
     # caught waiting for the thread this test is about to hold.
     await asyncio.sleep(0.2)
