@@ -14,8 +14,10 @@
 // one entry, and Back never walks through its steps. Without JavaScript,
 // links and forms work as usual.
 //
-// Asking once: a button with data-confirm reveals its inline question (the
-// element it names) instead of acting; data-keep puts the button back.
+// Asking once: a button with data-confirm reveals, in its place, the inline
+// question it names (which names it back with data-question-of) instead of
+// acting; the question's data-keep button puts it back. No dialog: nothing
+// traps focus.
 (function () {
   "use strict";
   var script = document.currentScript;

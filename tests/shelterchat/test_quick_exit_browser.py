@@ -1,8 +1,5 @@
 """The quick exit in a real browser: Shift three times, and the survivor is somewhere else."""
 
-import http.server
-import threading
-
 import pytest
 
 from accounts.models import Organization, OrganizationHostname
@@ -10,30 +7,6 @@ from policies.tenancy import organization_context
 from tests.browser import browser  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def neutral_site():
-    """Serve a neutral page (a weather report) standing in for the quick-exit destination."""
-    visits = []
-
-    class Weather(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            visits.append(self.path)
-            body = b"<title>Weather</title><p>Sunny</p>"
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Weather)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/weather", visits
-    server.shutdown()
 
 
 @pytest.fixture
