@@ -10,6 +10,7 @@ often read on shared or watched devices.
 import functools
 import time
 
+from django.conf import settings
 from django.shortcuts import redirect
 
 from groups.models import GroupMember
@@ -33,6 +34,12 @@ def member_sign_in(request, member):
 
 def member_sign_out(request):
     request.session.flush()
+
+
+def browser_forget(request, response):
+    """Sign out and drop the CSRF cookie: what is over for her leaves no cookie behind."""
+    member_sign_out(request)
+    response.delete_cookie(settings.CSRF_COOKIE_NAME, samesite=settings.CSRF_COOKIE_SAMESITE)
 
 
 def session_member(request):

@@ -118,7 +118,7 @@ def test_the_silence_warning_is_in_sight_and_the_end_says_why(chat_site, browser
     assert warning.get_attribute("role") == "alert"
     assert "The chat will close in 5 min (at " in warning.inner_text()
     box = warning.bounding_box()
-    assert 0 <= box["y"] and box["y"] + box["height"] <= PHONE["height"]
+    assert box["y"] >= 0 and box["y"] + box["height"] <= PHONE["height"]
     text_box = page.locator("#text").bounding_box()
     assert 0 < text_box["y"] - (box["y"] + box["height"]) < 60
 
