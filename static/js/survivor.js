@@ -1,23 +1,6 @@
-// What every survivor page runs, so that the page does not betray her.
-//
-// Quick exit: the button, or Shift pressed three times within five seconds,
-// as the GOV.UK "Exit this page" component counts them: only a Shift pressed
-// and released on its own (not held, not used for a capital), and any other
-// key starts the count again, so typing never exits. The count is shown and
-// announced. Leaving blanks the page at once, then replaces it (no new
-// history entry) with our exit endpoint, which ends the session, clears site
-// data and redirects to the organization's neutral site.
-//
-// One history entry: links are followed with location.replace, and forms
-// are sent with fetch and their answer shown in place of this page, under
-// the answer's address (history.replaceState). A whole journey thus leaves
-// one entry, and Back never walks through its steps. Without JavaScript,
-// links and forms work as usual.
-//
-// Asking once: a button with data-confirm reveals, in its place, the inline
-// question it names (which names it back with data-question-of) instead of
-// acting; the question's data-keep button puts it back. No dialog: nothing
-// traps focus.
+// What every survivor page runs so that it does not betray her (README.md,
+// "Quick exit" and "One history entry"): the quick exit, links and forms
+// that replace the page's history entry, and inline two-step confirmations.
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -44,7 +27,8 @@
     if (value) { timer = setTimeout(function () { count(0); }, 5000); }
   }
 
-  // Capture, so that no handler on the page can hide a key from the count.
+  // Only a lone Shift counts, as in GOV.UK's "Exit this page"; capture, so no
+  // handler on the page can hide a key from the count.
   document.addEventListener("keydown", function (event) {
     if (event.key === "Shift") { shiftAlone = !event.repeat; return; }
     shiftAlone = false;
@@ -60,6 +44,8 @@
   var button = document.getElementById("quick-exit");
   if (button) { button.addEventListener("click", leave); }
 
+  // A journey keeps one history entry: links replace the page, and a form's
+  // answer is shown in place of it, under the answer's address.
   function show(response) {
     return response.text().then(function (html) {
       window.history.replaceState(null, "", response.url);
@@ -87,6 +73,8 @@
       .catch(function () { form.submit(); });
   });
 
+  // Asking once: data-confirm names the question shown in the button's place,
+  // whose data-keep button puts it back. No dialog, so nothing traps focus.
   document.addEventListener("click", function (event) {
     var opener = event.target.closest("[data-confirm]");
     var keep = event.target.closest("[data-keep]");
