@@ -197,6 +197,7 @@ def survivor_to_the_queue(page):
     page.get_by_role("link", name="Start a chat").click()
     page.get_by_role("button", name="I understand, continue").click()
     page.get_by_role("button", name="Continue", exact=True).click()
+    page.get_by_role("heading", name="Before we start").wait_for()
     page.get_by_label("No", exact=True).check()
     page.get_by_role("button", name="Start chat").click()
     page.get_by_text("Your place in line: 1").wait_for()

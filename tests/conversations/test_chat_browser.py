@@ -32,6 +32,7 @@ def test_survivor_and_worker_complete_a_chat(chat_site, browser):  # noqa: F811
     page.get_by_text("Is this your first time?").wait_for()
     assert page.get_by_label("Skip this question").is_checked()
     page.get_by_role("button", name="Continue", exact=True).click()
+    page.get_by_role("heading", name="Before we start").wait_for()
 
     page.get_by_label("No", exact=True).check()
     page.get_by_role("button", name="Start chat").click()
@@ -54,14 +55,13 @@ def test_survivor_and_worker_complete_a_chat(chat_site, browser):  # noqa: F811
     page.locator(".bubble.from-worker", has_text="I am here with you.").wait_for()
 
     console.locator(".pane button.end").click()
-    page.wait_for_url(f"{base_url}/en/connect/ended/")
+    page.wait_for_url(f"{base_url}/en/connect/ended/?reason=worker_ended")
     assert page.get_by_text("The chat has ended").is_visible()
     content = page.content()
     assert ARABIC not in content and "I am here with you." not in content
     assert page.evaluate("window.sessionStorage.length") == 0
     assert page.evaluate("window.localStorage.length") == 0
-    # Back leads to the questions form, which the browser will not show again
-    # without resending it (it was never cached): either way, no conversation.
+    # Back leaves the journey, which kept one history entry: no conversation.
     with contextlib.suppress(PlaywrightError):
         page.go_back()
     page.wait_for_timeout(1000)

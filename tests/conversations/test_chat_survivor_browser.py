@@ -144,10 +144,10 @@ def test_ending_asks_once_and_stands_apart_from_send(chat_site, browser):  # noq
     end.click()
     question = page.get_by_text("End the chat? Everything will be erased.")
     assert question.is_visible() and not end.is_visible()
-    assert page.evaluate("document.activeElement.id") == "end-confirm"
+    assert page.evaluate("document.activeElement.id") == "end-chat-confirm"
     page.get_by_role("button", name="Keep chatting").click()
     assert not question.is_visible() and end.is_visible()
-    assert page.evaluate("document.activeElement.id") == "end-ask"
+    assert page.evaluate("document.activeElement.id") == "end-chat-ask"
     page.wait_for_timeout(300)
     with organization_context(organization):
         assert Conversation.objects.get().state == "active"

@@ -30,7 +30,7 @@ CHINESE = "欢迎大家。这里很安全。"
 ADDRESS = "I live at 12 Elm Street, come see me"
 # Seconds from the set-up to the session's scheduled end: enough for the
 # whole flow below, with room to spare on a slow machine.
-SESSION_LEFT_SECONDS = 22
+SESSION_LEFT_SECONDS = 30
 
 
 @pytest.fixture
