@@ -89,6 +89,10 @@ def live_participant_ids(session):
 
 
 def live_participant_remember(request, participant):
-    """Keep the participant's id in the session: her sockets and pages know her by it."""
+    """Keep the participant's id in the session: her sockets and pages know her by it.
+
+    The session, and its cookie, then end with the sitting at the latest.
+    """
     ids = [pk for pk in live_participant_ids(request.session) if pk != participant.pk]
     request.session[SESSION_PARTICIPANTS_KEY] = [*ids, participant.pk][-SESSION_PARTICIPANTS_KEPT:]
+    request.session.set_expiry(participant.meeting.ends_at)
