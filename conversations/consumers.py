@@ -16,7 +16,7 @@ from django.conf import settings
 
 from accounts.models import Role
 from accounts.selectors import membership_get
-from conversations import casework, handovers, selectors, services
+from conversations import browser, casework, handovers, selectors, services
 from conversations.models import Conversation, Message
 from conversations.services import ChatError
 from shelterchat import frames
@@ -147,7 +147,7 @@ class SurvivorChatConsumer(RelayingConsumer):
             ticket=frame.ticket,
             safety=frame.safety,
             language=self.language,
-            block_token=frame.block,
+            browser_token=browser.scope_token(self.scope),
             client_bucket=self.scope.get("client_bucket", ""),
         )
         await self.send_json({"type": "started", "token": token})
@@ -200,7 +200,11 @@ class SurvivorChatConsumer(RelayingConsumer):
             self.state_sent = frame
             await self.send_json(frame)
             if conversation.silence_warned_at:
-                await self.send_silence_warning()
+                await self.send_silence_warning(
+                    selectors.silence_minutes_left(
+                        organization=self.organization, conversation=conversation
+                    )
+                )
 
     async def act_message(self, frame):
         seq, _created = await db(services.message_post)(
@@ -275,14 +279,11 @@ class SurvivorChatConsumer(RelayingConsumer):
     async def conversation_silence(self, event):
         await self.send_silence_warning(event["closes_in_minutes"])
 
-    async def send_silence_warning(self, closes_in_minutes=None):
+    async def send_silence_warning(self, closes_in_minutes):
         await self.send_json({"type": "silence_warning", "closes_in_minutes": closes_in_minutes})
 
     async def conversation_ended(self, event):
-        frame = {"type": "ended"}
-        if event.get("block_token"):
-            frame["block"] = event["block_token"]
-        await self.send_json(frame)
+        await self.send_json({"type": "ended", "reason": event["outcome"]})
         self.conversation = None
         self.state_refresh.cancel()
         await self.close()

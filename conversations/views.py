@@ -14,28 +14,32 @@ from accounts.access import staff_required
 from accounts.models import Role
 from accounts.selectors import opening_hours_list, organization_is_open
 from accounts.services import organization_formset_save
-from conversations import handovers, selectors, services
+from conversations import browser, handovers, selectors, services
 from conversations.forms import (
     CannedMessageFormSet,
     OptionalQuestionFormSet,
     QuestionAnswersForm,
     ShiftForm,
 )
+from conversations.models import Conversation
 from policies.models import ConsentDocument
 from policies.selectors import consent_document_current
 
 
+def _with_hours(request, template, context=None):
+    """Render a page that shows the hours and the other ways to get help."""
+    hours = opening_hours_list(organization=request.organization)
+    return render(request, template, {"hours": hours, **(context or {})})
+
+
 def _closed(request):
-    organization = request.organization
-    return render(
-        request,
-        "conversations/closed.html",
-        {"hours": opening_hours_list(organization=organization)},
-    )
+    return _with_hours(request, "conversations/closed.html")
 
 
 def _chat_page(request, ticket=""):
-    return render(request, "conversations/chat.html", {"ticket": ticket})
+    response = render(request, "conversations/chat.html", {"ticket": ticket})
+    browser.token_keep(response, request)
+    return response
 
 
 def _notice(organization):
@@ -54,6 +58,10 @@ def chat_entry(request):
     notice = _notice(organization)
     if notice is None or not organization_is_open(organization=organization):
         return _closed(request)
+    if selectors.visitor_block_seconds_left(
+        organization=organization, browser_token=browser.request_token(request)
+    ):
+        return _with_hours(request, "conversations/blocked.html")
     if request.method == "POST" and request.POST.get("version") == str(notice.version):
         ticket = services.notice_accept(organization=organization, document=notice)
         questions = selectors.optional_question_list(organization=organization)
@@ -106,7 +114,21 @@ def chat_page(request):
 
 @never_cache
 def chat_ended(request):
-    return render(request, "conversations/ended.html")
+    """Say why the chat ended, and where else to turn; keep the cookie only for a block."""
+    reason = request.GET.get("reason", "")
+    response = _with_hours(
+        request,
+        "conversations/ended.html",
+        {"reason": reason if reason in Conversation.Outcome.values else ""},
+    )
+    blocked_seconds = selectors.visitor_block_seconds_left(
+        organization=request.organization, browser_token=browser.request_token(request)
+    )
+    if blocked_seconds:
+        browser.token_keep(response, request, seconds=blocked_seconds)
+    else:
+        browser.token_forget(response)
+    return response
 
 
 @never_cache

@@ -143,8 +143,6 @@ class ChatStart(Frame, tag="start"):
     # One of Conversation.Safety; the service takes anything else as unanswered.
     safety: Annotated[str, Meta(max_length=20)]
     language: LanguageTag = ""
-    # The token of a past block, kept by her browser.
-    block: Annotated[str, Meta(max_length=100)] = ""
 
 
 class ChatResume(Frame, tag="resume"):

@@ -144,6 +144,9 @@ SESSION_COOKIE_SAMESITE = "Strict"
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_HTTPONLY = True
+# Gone when the browser closes, as the session is: a survivor's forms leave no
+# year-long cookie behind.
+CSRF_COOKIE_AGE = None
 CSRF_COOKIE_SAMESITE = "Strict"
 LANGUAGE_COOKIE_SAMESITE = "Strict"
 LANGUAGE_COOKIE_SECURE = HTTPS

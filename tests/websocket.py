@@ -9,14 +9,19 @@ from shelterchat.asgi import application
 from tests.factories import host_of
 
 
-def communicator(organization, path, client=None, origin=None, host=None):
-    """Return a communicator for ``path`` on the organization's host, with the client's cookies."""
+def communicator(organization, path, client=None, origin=None, host=None, cookie=""):
+    """Return a communicator for ``path`` on the organization's host, with the client's cookies.
+
+    ``cookie`` is a Cookie header to send instead, as a browser without a session would.
+    """
     host = host or host_of(organization)
     headers = [(b"host", host.encode()), (b"origin", (origin or f"http://{host}").encode())]
     if client is not None:
-        cookie = client.cookies.get(settings.SESSION_COOKIE_NAME)
-        if cookie is not None:
-            headers.append((b"cookie", f"{cookie.key}={cookie.value}".encode()))
+        session = client.cookies.get(settings.SESSION_COOKIE_NAME)
+        if session is not None:
+            cookie = f"{session.key}={session.value}"
+    if cookie:
+        headers.append((b"cookie", cookie.encode()))
     return WebsocketCommunicator(application, path, headers=headers)
 
 

@@ -36,7 +36,7 @@ SURVIVOR_IN_CHAT = [
 
 SURVIVOR_BEFORE_START = [
     frame_text({"type": "start", "safety": "worried", "ticket": LONE_SURROGATE}),
-    frame_text({"type": "start", "ticket": "x", "safety": "worried", "block": LONE_SURROGATE}),
+    frame_text({"type": "start", "ticket": "x", "safety": "worried", "language": LONE_SURROGATE}),
     frame_text({"type": "start", "ticket": "x", "safety": "worried", "language": NUL}),
     frame_text({"type": "start", "ticket": "x", "safety": LONE_SURROGATE}),
     frame_text({"type": "resume", "last_seq": 0, "token": LONE_SURROGATE}),

@@ -1,8 +1,13 @@
 """The survivor's way into a chat, and the organization's chat library pages."""
 
 import datetime
+import gzip
+import hashlib
+import re
+from pathlib import Path
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.utils import timezone
 
 from accounts.models import Role
@@ -10,6 +15,7 @@ from conversations.models import (
     Conversation,
     OptionalQuestion,
     QuestionAnswerCount,
+    VisitorBlock,
 )
 from conversations.services import conversation_end, conversation_start
 from policies.models import ConsentRecord
@@ -225,3 +231,82 @@ def test_admin_edits_canned_messages_and_another_org_sees_none(
     other_admin = staff_create(other_organization, [Role.ORG_ADMIN])
     page = client_for(other_organization, other_admin).get("/staff/chat/canned/")
     assert b"Breathing" not in page.content
+
+
+def _visit(client, token):
+    client.cookies["visit"] = token
+    return client
+
+
+def test_the_chat_page_marks_the_browser_once_for_a_while(chat_organization):
+    client = client_for(chat_organization)
+    first = client.post("/en/connect/", {"version": "1"}).cookies["visit"]
+    assert first["httponly"] and first["samesite"] == "Strict"
+    assert first["max-age"] == 12 * 60 * 60
+    again = client.get("/en/connect/chat/").cookies["visit"]
+    assert again.value == first.value
+
+
+def test_the_ended_page_says_why_and_forgets_the_browser(chat_organization):
+    client = _visit(client_for(chat_organization), "a-token")
+    for reason, words in (
+        ("survivor_ended", "You ended the chat."),
+        ("worker_ended", "The worker ended the chat."),
+        ("silence", "we had not heard from you for a while"),
+        ("abandoned", "The connection was lost"),
+    ):
+        page = client.get("/en/connect/ended/", {"reason": reason})
+        assert words in page.content.decode()
+        assert "Start a new chat" in page.content.decode()
+        assert page.cookies["visit"]["max-age"] == 0
+    french = client.get("/fr/connect/ended/", {"reason": "silence"}).content.decode()
+    assert "nous n'avions pas eu de vos nouvelles" in french
+    assert "In an emergency" not in french
+
+
+def test_the_ended_page_ignores_a_reason_it_does_not_know(chat_organization):
+    page = client_for(chat_organization).get("/en/connect/ended/", {"reason": "<b>hacked</b>"})
+    assert page.status_code == 200
+    assert page.context["reason"] == ""
+    assert "hacked" not in page.content.decode()
+    assert "Nothing of the conversation is kept on this page." in page.content.decode()
+
+
+def test_a_blocked_browser_sees_the_other_ways_to_get_help(
+    chat_organization, other_chat_organization
+):
+    with organization_context(chat_organization):
+        VisitorBlock.objects.create(
+            organization=chat_organization,
+            token_hash=hashlib.sha256(b"blocked-token").hexdigest(),
+            blocked_until=timezone.now() + datetime.timedelta(hours=3),
+        )
+    client = _visit(client_for(chat_organization), "blocked-token")
+    entry = client.get("/en/connect/").content.decode()
+    assert "Chat is not available from this browser right now." in entry
+    assert "In an emergency, call" in entry
+    assert "I understand, continue" not in entry
+    ended = client.get("/en/connect/ended/", {"reason": "blocked"})
+    assert "not available from this browser for now" in ended.content.decode()
+    assert "Start a new chat" not in ended.content.decode()
+    assert 3 * 3600 - 60 < ended.cookies["visit"]["max-age"] <= 3 * 3600
+    # The same token means nothing to another organization.
+    elsewhere = _visit(client_for(other_chat_organization), "blocked-token")
+    assert "I understand, continue" in elsewhere.get("/en/connect/").content.decode()
+
+
+def test_the_journey_stays_light(chat_organization, question):
+    """The pages of a chat and what they load weigh under 12 KB, compressed."""
+    client = client_for(chat_organization)
+    pages = [client.get("/en/"), client.get("/en/connect/")]
+    pages.append(client.post("/en/connect/", {"version": "1"}))
+    pages.append(client.post("/en/connect/questions/", {"ticket": pages[-1].context["ticket"]}))
+    pages.append(client.get("/en/connect/ended/", {"reason": "worker_ended"}))
+    assets = set()
+    for page in pages:
+        assets.update(re.findall(r'(?:src|href)="/static/([^"]+)"', page.content.decode()))
+    assert assets == {"css/site.css", "js/survivor.js", "js/chat.js"}
+    weight = sum(len(gzip.compress(page.content)) for page in pages) + sum(
+        len(gzip.compress(Path(finders.find(asset)).read_bytes())) for asset in assets
+    )
+    assert weight < 12 * 1024, weight

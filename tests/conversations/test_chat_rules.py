@@ -1,6 +1,7 @@
 """What crisis chat refuses: other tenants, other conversations, bad frames, no consent, abuse."""
 
 import asyncio
+import hashlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -9,7 +10,7 @@ from asgiref.sync import sync_to_async
 from django.core.cache import cache
 
 from accounts.models import Role
-from conversations.models import CannedMessage, Conversation, Message
+from conversations.models import CannedMessage, Conversation, Message, VisitorBlock
 from policies.tenancy import organization_context
 from shelterchat.consumers import db
 from tests.conversations.conftest import Survivor, Worker, live_chat, on_shift, ticket_for
@@ -207,15 +208,46 @@ async def test_too_many_starts_from_one_address_but_room_for_a_shelter(chat_orga
 
 
 async def test_blocked_browser_cannot_start_again(chat_organization):
-    worker, survivor, conversation_id = await live_chat(chat_organization)
+    user = await sync_to_async(on_shift)(chat_organization)
+    worker = await Worker(chat_organization, user).open()
+    survivor = await Survivor(chat_organization).open(cookie="visit=browser-one; other=x")
+    await survivor.start()
+    conversation_id = await worker.next_waiting()
+    await worker.send(type="accept", conversation=conversation_id)
     await worker.send(type="block", conversation=conversation_id, hours=2)
     ended = await survivor.receive_until("ended")
-    block = ended["block"]
+    assert ended == {"type": "ended", "reason": "blocked"}
     assert (await worker.receive_until("ended"))["outcome"] == "blocked"
-    again = await Survivor(chat_organization).open()
-    assert (await again.start(block=block))["error"] == "blocked"
-    fresh = await Survivor(chat_organization).open()
-    assert (await fresh.start())["type"] == "started"
+
+    def stored():
+        block = VisitorBlock.objects.get()
+        return block.token_hash, list(Conversation.objects.values_list("browser_hash", flat=True))
+
+    block_hash, browser_hashes = await _db(chat_organization, stored)
+    assert block_hash == hashlib.sha256(b"browser-one").hexdigest()
+    assert browser_hashes == [""]
+    again = await Survivor(chat_organization).open(cookie="visit=browser-one")
+    assert (await again.start())["error"] == "blocked"
+    other_browser = await Survivor(chat_organization).open(cookie="visit=browser-two")
+    assert (await other_browser.start())["type"] == "started"
+    no_cookie = await Survivor(chat_organization).open()
+    assert (await no_cookie.start())["type"] == "started"
+
+
+async def test_a_block_without_the_cookie_still_ends_the_chat(chat_organization):
+    worker, survivor, conversation_id = await live_chat(chat_organization)
+    await worker.send(type="block", conversation=conversation_id, hours=2)
+    assert (await survivor.receive_until("ended"))["reason"] == "blocked"
+    assert not await _db(chat_organization, VisitorBlock.objects.exists)
+
+
+async def test_the_end_tells_her_who_ended_it(chat_organization):
+    _worker, survivor, _conversation_id = await live_chat(chat_organization)
+    await survivor.send(type="end")
+    assert await survivor.receive_until("ended") == {"type": "ended", "reason": "survivor_ended"}
+    worker, survivor, conversation_id = await live_chat(chat_organization)
+    await worker.send(type="end", conversation=conversation_id)
+    assert await survivor.receive_until("ended") == {"type": "ended", "reason": "worker_ended"}
 
 
 async def test_canned_message_in_her_language(chat_organization):
