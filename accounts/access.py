@@ -10,16 +10,16 @@ from django.http import Http404
 from django.shortcuts import redirect
 
 from accounts.selectors import membership_get
-from accounts.services import user_has_two_factor
 
 
 def second_factor_redirect(request):
-    """Return a redirect to 2FA enrollment or verification, or None when verified."""
+    """Return a redirect to the second-factor check, or None when verified.
+
+    Enrolment happens only inside an invitation's acceptance, never here.
+    """
     if request.user.is_verified():
         return None
-    if user_has_two_factor(request.user):
-        return redirect("accounts:two_factor_verify")
-    return redirect("accounts:two_factor_enroll")
+    return redirect("accounts:two_factor_verify")
 
 
 def staff_required(*roles):

@@ -5,6 +5,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from accounts.selectors import membership_get
+from shelterchat import frames
 from shelterchat.consumers import JsonObjectConsumer
 
 # Close code sent when a staff member may no longer be here.
@@ -26,6 +27,8 @@ def staff_disconnect(*, organization, user_id):
 class StaffConsumer(JsonObjectConsumer):
     """Accepts only verified staff of the socket's organization."""
 
+    actions = {frames.Ping: "act_ping"}
+
     async def connect(self):
         user = self.scope["user"]
         organization = self.scope["organization"]
@@ -46,12 +49,6 @@ class StaffConsumer(JsonObjectConsumer):
     async def disconnect(self, code):
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
-
-    async def receive_json(self, content, **kwargs):
-        if content["type"] != "ping":
-            await self.send_error("unknown_type")
-            return
-        await self.send_json({"type": "pong"})
 
     async def staff_disconnect(self, event):
         await self.close(code=CLOSE_ACCESS_ENDED)

@@ -21,14 +21,35 @@ class InvitationForm(forms.Form):
     note = forms.CharField(label=_("For"), max_length=100, required=False)
 
 
-class InvitationAcceptForm(forms.Form):
-    username = forms.CharField(label=_("Username"), max_length=150)
-    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput)
+class NewAccountForm(forms.Form):
+    """A new staff account: a name within the organization and a password."""
+
+    name = forms.RegexField(
+        label=_("Username"),
+        regex=r"^[A-Za-z0-9._-]+$",
+        max_length=80,
+        error_messages={"invalid": _("Use only letters, digits, dots, dashes and underscores.")},
+    )
+    password = forms.CharField(
+        label=_("Password"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
 
     def clean_password(self):
         password = self.cleaned_data["password"]
         password_validation.validate_password(password)
         return password
+
+
+class ExistingAccountForm(forms.Form):
+    """An account already on another organization's staff here, proven by both factors."""
+
+    username = forms.CharField(label=_("Username"), max_length=150)
+    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput)
+    code = forms.CharField(
+        label=_("Code from your authenticator app, or a backup code"),
+        max_length=16,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code"}),
+    )
 
 
 class MembershipForm(forms.Form):
@@ -151,3 +172,7 @@ class OrganizationCreateForm(forms.Form):
 
 class HostnameForm(forms.Form):
     hostname = forms.CharField(label=_("Hostname"), max_length=253)
+
+
+class RecoveryCodeForm(forms.Form):
+    recovery_code = forms.CharField(label=_("The organization's recovery code"), max_length=64)

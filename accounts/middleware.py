@@ -1,8 +1,17 @@
+"""Tenancy and staff sessions on the HTTP side.
+
+A staff session belongs to the host it was signed in on and ends after the
+organization's idle and absolute limits; accounts.websocket applies the same
+rules to sockets.
+"""
+
 import time
+from importlib import import_module
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import SESSION_KEY, login, logout
+from django.contrib.auth.models import AnonymousUser
 from django.http import HttpResponseNotFound
 from django.middleware.locale import LocaleMiddleware
 from django.shortcuts import redirect
@@ -15,6 +24,9 @@ from policies.tenancy import organization_context, person_context
 
 SESSION_STARTED_KEY = "staff_session_started"
 SESSION_SEEN_KEY = "staff_session_seen"
+SESSION_ORGANIZATION_KEY = "staff_session_organization"
+# What SESSION_ORGANIZATION_KEY holds for a session of the platform host.
+PLATFORM_SESSION = 0
 
 DEFAULT_IDLE_MINUTES = 15
 DEFAULT_SESSION_HOURS = 10
@@ -46,8 +58,8 @@ class TenantMiddleware:
 class PersonMiddleware:
     """Run the request as its signed-in person: her own second-factor devices become readable.
 
-    Sits between Django's authentication and django-otp's middleware, which
-    loads the session's device.
+    Sits between Django's authentication (after ``SessionHostMiddleware``) and
+    django-otp's middleware, which loads the session's device.
     """
 
     def __init__(self, get_response):
@@ -88,20 +100,81 @@ class OrganizationLocaleMiddleware(LocaleMiddleware):
         request.LANGUAGE_CODE = translation.get_language()
 
 
-def staff_session_expired(session, organization, now=None):
-    """Return True when a staff session is past its idle or absolute limit.
+def session_organization_id(organization):
+    return organization.pk if organization is not None else PLATFORM_SESSION
 
-    The limits are the organization's (the platform's defaults on the
-    platform host). A session without timestamps has not started as staff.
+
+def staff_session_start(request, user):
+    """Sign ``user`` in on this host only, in a new session.
+
+    The session is flushed first, so nothing of an earlier one (a second factor
+    verified on another host, above all) carries over.
     """
-    now = time.time() if now is None else now
+    request.session.flush()
+    login(request, user)
+    request.session[SESSION_ORGANIZATION_KEY] = session_organization_id(request.organization)
+    request.session[SESSION_STARTED_KEY] = request.session[SESSION_SEEN_KEY] = time.time()
+
+
+def session_made_here(session, organization):
+    """Return True when a signed-in session was made on ``organization``'s host."""
+    return session.get(SESSION_ORGANIZATION_KEY) == session_organization_id(organization)
+
+
+class SessionHostMiddleware:
+    """Give a request that presents another host's signed-in session a new, empty one.
+
+    Session cookies are host-only, but a session id presented on another
+    organization's host (or the platform's) must not be honoured there, nor
+    be ended or changed from there.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if SESSION_KEY in request.session and not session_made_here(
+            request.session, request.organization
+        ):
+            request.session = import_module(settings.SESSION_ENGINE).SessionStore()
+            request.user = AnonymousUser()
+        return self.get_response(request)
+
+
+def staff_session_deadline(session, organization):
+    """Return when a staff session ends (seconds since the epoch), or None if it never began.
+
+    It ends at the organization's idle limit after it was last seen, or at its
+    absolute limit after sign-in, whichever comes first (the platform's
+    defaults on the platform host).
+    """
     started = session.get(SESSION_STARTED_KEY)
     seen = session.get(SESSION_SEEN_KEY)
     if started is None or seen is None:
-        return False
+        return None
     idle_minutes = organization.staff_idle_minutes if organization else DEFAULT_IDLE_MINUTES
     session_hours = organization.staff_session_hours if organization else DEFAULT_SESSION_HOURS
-    return now - seen > idle_minutes * 60 or now - started > session_hours * 3600
+    return min(seen + idle_minutes * 60, started + session_hours * 3600)
+
+
+def staff_session_expired(session, organization):
+    """Return True when a signed-in session is past its limits, or has none."""
+    deadline = staff_session_deadline(session, organization)
+    return deadline is None or time.time() > deadline
+
+
+def staff_session_end(request):
+    """Sign out, and close the person's open staff sockets in this organization at once.
+
+    Her sockets listen on the channel layer, so those served by other
+    processes close too.
+    """
+    from accounts.consumers import staff_disconnect
+
+    user_id = request.user.pk
+    logout(request)
+    if request.organization is not None and user_id is not None:
+        staff_disconnect(organization=request.organization, user_id=user_id)
 
 
 class StaffSessionExpiryMiddleware:
@@ -112,12 +185,9 @@ class StaffSessionExpiryMiddleware:
 
     def __call__(self, request):
         if request.user.is_authenticated:
-            organization = getattr(request, "organization", None)
-            if staff_session_expired(request.session, organization):
-                logout(request)
+            if staff_session_expired(request.session, request.organization):
+                staff_session_end(request)
                 messages.info(request, _("Your session ended. Please sign in again."))
                 return redirect("accounts:login")
-            now = time.time()
-            request.session.setdefault(SESSION_STARTED_KEY, now)
-            request.session[SESSION_SEEN_KEY] = now
+            request.session[SESSION_SEEN_KEY] = time.time()
         return self.get_response(request)

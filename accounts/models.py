@@ -142,6 +142,14 @@ class Organization(models.Model):
     safe_word_digest = models.CharField(
         max_length=64, blank=True, help_text=_("A keyed digest of the safe word; never the word.")
     )
+    recovery_code_hash = models.CharField(
+        max_length=128,
+        blank=True,
+        help_text=_(
+            "A slow hash of the code the organization's admins keep to let the platform "
+            "invite a new admin once they are all gone; never the code."
+        ),
+    )
     chat_opening_message_fr = models.TextField(
         _("opening message (French)"),
         blank=True,
@@ -540,7 +548,16 @@ class Invitation(TenantModel):
     person who created it.
     """
 
+    class Purpose(models.TextChoices):
+        STAFF = "staff", _("Staff, invited by an admin")
+        FIRST_ADMIN = "first_admin", _("First admin, invited by the platform")
+        RECOVERY_ADMIN = (
+            "recovery_admin",
+            _("Admin, with the recovery code"),
+        )
+
     token_hash = models.CharField(max_length=64, unique=True)
+    purpose = models.CharField(max_length=20, choices=Purpose.choices, default=Purpose.STAFF)
     roles = models.JSONField(_("roles"), default=list)
     note = models.CharField(
         _("for"), max_length=100, blank=True, help_text=_("A reminder of who it is for.")
@@ -556,3 +573,7 @@ class Invitation(TenantModel):
 
     def __str__(self):
         return self.note or str(self.pk)
+
+    @property
+    def is_from_platform(self):
+        return self.purpose != self.Purpose.STAFF

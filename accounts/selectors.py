@@ -5,7 +5,7 @@ import datetime
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.models import Closure, Invitation, Membership, OpeningHours
+from accounts.models import Closure, Invitation, Membership, OpeningHours, Role
 
 
 def membership_get(*, organization, user):
@@ -13,6 +13,17 @@ def membership_get(*, organization, user):
     if organization is None or not user.is_authenticated or not user.is_active:
         return None
     return Membership.objects.filter(organization=organization, user=user, is_active=True).first()
+
+
+def organization_has_admin(*, organization, ever=False):
+    """Return True when an active account holds the admin role in ``organization``.
+
+    With ``ever``, disabled memberships and accounts count too.
+    """
+    memberships = Membership.objects.filter(organization=organization)
+    if not ever:
+        memberships = memberships.filter(is_active=True, user__is_active=True)
+    return any(membership.has_role(Role.ORG_ADMIN) for membership in memberships)
 
 
 def membership_list(*, organization):

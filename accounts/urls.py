@@ -8,7 +8,6 @@ app_name = "accounts"
 sign_in_patterns = [
     path("login/", views.login_view, name="login"),
     path("logout/", views.logout_view, name="logout"),
-    path("two-factor/setup/", views.two_factor_enroll, name="two_factor_enroll"),
     path("two-factor/", views.two_factor_verify, name="two_factor_verify"),
 ]
 
@@ -24,5 +23,6 @@ urlpatterns = [
         views.invitation_revoke,
         name="invitation_revoke",
     ),
+    path("team/recovery-code/", views.recovery_code_new, name="recovery_code_new"),
     path("join/<str:token>/", views.invitation_accept, name="invitation_accept"),
 ]

@@ -3,7 +3,6 @@
 import qrcode
 import qrcode.image.svg
 from django.contrib import messages
-from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
@@ -17,13 +16,15 @@ from accounts import selectors, services
 from accounts.access import staff_required
 from accounts.forms import (
     ClosureFormSet,
-    InvitationAcceptForm,
+    ExistingAccountForm,
     InvitationForm,
     MembershipForm,
+    NewAccountForm,
     OpeningHoursFormSet,
     OrganizationSettingsForm,
     TokenForm,
 )
+from accounts.middleware import staff_session_end, staff_session_start
 from accounts.models import Role
 from accounts.selectors import membership_get
 
@@ -43,16 +44,25 @@ def login_view(request):
     form = AuthenticationForm(request, data=request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.get_user()
-        if _may_sign_in_here(request, user):
-            login(request, user)
+        if not _may_sign_in_here(request, user):
+            form.add_error(None, _("Please enter a correct username and password."))
+        elif not services.user_has_two_factor(user):
+            form.add_error(
+                None,
+                _(
+                    "This account has no second factor yet, so it cannot sign in. "
+                    "Ask an admin of your organization for a new invitation."
+                ),
+            )
+        else:
+            staff_session_start(request, user)
             return _home(request)
-        form.add_error(None, _("Please enter a correct username and password."))
     return render(request, "accounts/login.html", {"form": form})
 
 
 @require_POST
 def logout_view(request):
-    logout(request)
+    staff_session_end(request)
     return redirect("accounts:login")
 
 
@@ -67,34 +77,7 @@ def _signed_in(view):
 
 @never_cache
 @_signed_in
-def two_factor_enroll(request):
-    if services.user_has_two_factor(request.user):
-        return redirect("accounts:two_factor_verify")
-    device = services.totp_device_pending(user=request.user)
-    form = TokenForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            device, codes = services.totp_device_confirm(
-                user=request.user, token=form.cleaned_data["token"]
-            )
-        except ValidationError as error:
-            form.add_error("token", error)
-        else:
-            otp_login(request, device)
-            return render(request, "accounts/backup_codes.html", {"codes": codes})
-    qr = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage)
-    return render(
-        request,
-        "accounts/two_factor_enroll.html",
-        {"form": form, "qr_svg": qr.to_string(encoding="unicode"), "secret": device.secret_base32},
-    )
-
-
-@never_cache
-@_signed_in
 def two_factor_verify(request):
-    if not services.user_has_two_factor(request.user):
-        return redirect("accounts:two_factor_enroll")
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         device = match_token(request.user, form.cleaned_data["token"].replace(" ", ""))
@@ -210,6 +193,14 @@ def membership_edit(request, membership_id):
     )
 
 
+@never_cache
+@require_POST
+@staff_required(Role.ORG_ADMIN)
+def recovery_code_new(request):
+    code = services.recovery_code_replace(organization=request.organization, actor=request.user)
+    return render(request, "accounts/backup_codes.html", {"recovery_code": code})
+
+
 @require_POST
 @staff_required(Role.ORG_ADMIN)
 def invitation_revoke(request, invitation_id):
@@ -223,37 +214,102 @@ def invitation_revoke(request, invitation_id):
     return redirect("accounts:staff")
 
 
+# The account a new staff member is enrolling, for the invitation she opened:
+# [invitation id, user id]. The invitation is used only once enrolment is confirmed.
+PENDING_ACCOUNT_KEY = "staff_invitation_pending"
+
+
+def _invitation_invalid(request, error):
+    return render(request, "accounts/invitation_invalid.html", {"error": error.message}, status=410)
+
+
+def _joined(request, user, device, codes=None, recovery_code=None):
+    """Sign her in here, second factor verified, and show what is shown only once."""
+    staff_session_start(request, user)
+    otp_login(request, device)
+    if codes is None and recovery_code is None:
+        messages.success(request, _("Welcome."))
+        return redirect("accounts:home")
+    return render(
+        request, "accounts/backup_codes.html", {"codes": codes, "recovery_code": recovery_code}
+    )
+
+
 @never_cache
 def invitation_accept(request, token):
-    """Join the organization's staff: create an account, or add this one to an existing one."""
+    """Join the organization's staff: make an account and enrol its second factor, or join
+    with an existing account proven by both its factors.
+    """
     try:
         invitation = services.invitation_check(organization=request.organization, token=token)
     except services.InvitationError as error:
-        return render(
-            request, "accounts/invitation_invalid.html", {"error": error.message}, status=410
-        )
-    form = InvitationAcceptForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        username, password = form.cleaned_data["username"], form.cleaned_data["password"]
-        # Someone already on another organization's staff signs in to join.
-        existing_user = authenticate(request, username=username, password=password)
+        return _invitation_invalid(request, error)
+    posted = request.POST.get("form") if request.method == "POST" else None
+    pending = request.session.get(PENDING_ACCOUNT_KEY)
+    if pending and pending[0] == invitation.pk:
+        user = services.account_pending_get(user_id=pending[1])
+        if user is not None:
+            return _enrol(request, token, user, data=request.POST if posted == "enrol" else None)
+    new_form = NewAccountForm(request.POST if posted == "new" else None, prefix="new")
+    existing_form = ExistingAccountForm(
+        request.POST if posted == "existing" else None, prefix="existing"
+    )
+    if new_form.is_bound and new_form.is_valid():
         try:
-            services.invitation_accept(
+            user = services.account_pending_create(
                 organization=request.organization,
-                token=token,
-                username=username,
-                password=password,
-                existing_user=existing_user,
-            )
-        except services.InvitationError as error:
-            return render(
-                request, "accounts/invitation_invalid.html", {"error": error.message}, status=410
+                name=new_form.cleaned_data["name"],
+                password=new_form.cleaned_data["password"],
             )
         except ValidationError as error:
-            form.add_error("username", error)
+            new_form.add_error("name", error)
         else:
-            messages.success(request, _("Welcome. Sign in to set up your second factor."))
-            return redirect("accounts:login")
+            request.session[PENDING_ACCOUNT_KEY] = [invitation.pk, user.pk]
+            return redirect(request.path)
+    if existing_form.is_bound and existing_form.is_valid():
+        try:
+            user, device, recovery_code = services.invitation_accept_existing(
+                organization=request.organization, token=token, **existing_form.cleaned_data
+            )
+        except services.InvitationError as error:
+            return _invitation_invalid(request, error)
+        except ValidationError as error:
+            existing_form.add_error(None, error)
+        else:
+            return _joined(request, user, device, recovery_code=recovery_code)
     return render(
-        request, "accounts/invitation_accept.html", {"form": form, "invitation": invitation}
+        request,
+        "accounts/invitation_accept.html",
+        {"new_form": new_form, "existing_form": existing_form, "invitation": invitation},
+    )
+
+
+def _enrol(request, token, user, data):
+    """Show the new account's authenticator key; its first code uses the invitation."""
+    form = TokenForm(data)
+    if form.is_bound and form.is_valid():
+        try:
+            device, codes, recovery_code = services.invitation_accept_new(
+                organization=request.organization,
+                token=token,
+                user=user,
+                code=form.cleaned_data["token"],
+            )
+        except services.InvitationError as error:
+            return _invitation_invalid(request, error)
+        except ValidationError as error:
+            form.add_error("token", error)
+        else:
+            return _joined(request, user, device, codes, recovery_code)
+    device = services.totp_device_pending(user=user)
+    qr = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage)
+    return render(
+        request,
+        "accounts/two_factor_enroll.html",
+        {
+            "form": form,
+            "qr_svg": qr.to_string(encoding="unicode"),
+            "secret": device.secret_base32,
+            "username": user.username,
+        },
     )

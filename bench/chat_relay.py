@@ -146,7 +146,7 @@ async def open_socket(port, path, cookie=""):
     headers = {"Cookie": cookie} if cookie else {}
     return await websockets.connect(
         f"ws://{HOST}:{port}{path}",
-        origin=f"http://{HOST}",
+        origin=f"http://{HOST}:{port}",
         additional_headers=headers,
         host="127.0.0.1",
         port=port,

@@ -8,7 +8,6 @@ message once and in order even when the channel layer drops an event.
 
 import asyncio
 import contextlib
-import uuid
 
 from channels.exceptions import StopConsumer
 from channels.layers import get_channel_layer
@@ -17,28 +16,14 @@ from django.conf import settings
 
 from accounts.models import Role
 from accounts.selectors import membership_get
-from conversations import casework, handovers, selectors, services
+from conversations import browser, casework, handovers, selectors, services
 from conversations.models import Conversation, Message
 from conversations.services import ChatError
-from shelterchat.consumers import (
-    MAX_FRAME_BYTES,
-    ActionConsumer,
-    ActionError,
-    CoalescedRefresh,
-    db,
-    frame_count,
-    frame_text,
-)
+from shelterchat import frames
+from shelterchat.consumers import ActionConsumer, ActionError, CoalescedRefresh, db
 
 CLOSE_NOT_ALLOWED = 4403
 CLOSE_UNKNOWN = 4404
-
-
-def _conversation_id(content):
-    try:
-        return uuid.UUID(hex=frame_text(content, "conversation", 32))
-    except ValueError as error:
-        raise ActionError("malformed") from error
 
 
 class RelayingConsumer(ActionConsumer):
@@ -97,14 +82,12 @@ class RelayingConsumer(ActionConsumer):
             selectors.message_frame_from_event(event=event, key=self.keys[conversation_id])
         )
 
-    async def act_resume(self, content):
-        conversation_id = _conversation_id(content).hex if "conversation" in content else None
+    async def act_resume(self, frame):
+        conversation_id = frame.conversation.hex if frame.conversation else None
         conversation_id = conversation_id or next(iter(self.conversations), None)
         if conversation_id not in self.conversations:
             raise ChatError("unknown")
-        self.sent_seq[conversation_id] = min(
-            frame_count(content, "last_seq"), self.sent_seq.get(conversation_id, 0)
-        )
+        self.sent_seq[conversation_id] = min(frame.last_seq, self.sent_seq.get(conversation_id, 0))
         await self.send_missing(conversation_id, after=self.sent_seq[conversation_id])
 
 
@@ -112,13 +95,13 @@ class SurvivorChatConsumer(RelayingConsumer):
     """The survivor's socket: anonymous, one conversation, resumable by its token."""
 
     actions = {
-        "start": "act_start",
-        "resume": "act_resume_by_token",
-        "message": "act_message",
-        "end": "act_end",
-        "ping": "act_ping",
-        "interpreter_answer": "act_interpreter_answer",
-        "code_word": "act_code_word",
+        frames.ChatStart: "act_start",
+        frames.ChatResumeByToken: "act_resume_by_token",
+        frames.Message: "act_message",
+        frames.End: "act_end",
+        frames.Ping: "act_ping",
+        frames.InterpreterAnswer: "act_interpreter_answer",
+        frames.CodeWord: "act_code_word",
     }
 
     conversation = None
@@ -147,45 +130,44 @@ class SurvivorChatConsumer(RelayingConsumer):
         self.state_refresh = CoalescedRefresh()
         await super().connect()
 
-    async def receive_json(self, content, **kwargs):
-        if self.conversation is None and content["type"] not in ("start", "resume", "ping"):
+    async def receive_frame(self, frame):
+        if self.conversation is None and not isinstance(
+            frame, frames.ChatStart | frames.ChatResume | frames.Ping
+        ):
             await self.send_action_error(ChatError("not_started"))
             return
-        await super().receive_json(content, **kwargs)
+        await super().receive_frame(frame)
 
-    async def act_ping(self, content):
-        await self.send_json({"type": "pong"})
-
-    async def act_start(self, content):
+    async def act_start(self, frame):
         if self.conversation is not None:
             raise ChatError("malformed")
-        self.language = "fr" if str(content.get("language", "")).startswith("fr") else "en"
+        self.language = "fr" if frame.language.startswith("fr") else "en"
         conversation, token = await db(services.conversation_start)(
             organization=self.organization,
-            ticket=frame_text(content, "ticket", 200),
-            safety=frame_text(content, "safety", 20),
+            ticket=frame.ticket,
+            safety=frame.safety,
             language=self.language,
-            block_token=content.get("block") if isinstance(content.get("block"), str) else "",
+            browser_token=browser.scope_token(self.scope),
             client_bucket=self.scope.get("client_bucket", ""),
         )
         await self.send_json({"type": "started", "token": token})
         await self.attach(conversation)
 
-    async def act_resume_by_token(self, content):
+    async def act_resume_by_token(self, frame):
         if self.conversation is not None:
-            await self.act_resume(content)
+            await self.act_resume(frame)
             return
         self.sent_seq = {}
         try:
             conversation = await db(services.conversation_by_token)(
-                organization=self.organization, token=frame_text(content, "token", 100)
+                organization=self.organization, token=frame.token
             )
         except ActionError as error:
             await self.send_action_error(error)
             await self.close(code=CLOSE_UNKNOWN)
             return
         self.language = conversation.language
-        self.sent_seq[conversation.public_id.hex] = frame_count(content, "last_seq")
+        self.sent_seq[conversation.public_id.hex] = frame.last_seq
         await self.attach(conversation)
 
     async def attach(self, conversation):
@@ -225,48 +207,41 @@ class SurvivorChatConsumer(RelayingConsumer):
             self.state_sent = state
             await self.send_json(frame)
             if conversation.silence_warned_at:
-                await self.send_silence_warning()
+                await self.send_silence_warning(
+                    selectors.silence_minutes_left(
+                        organization=self.organization, conversation=conversation
+                    )
+                )
 
-    async def act_message(self, content):
-        client_id = frame_text(content, "client_id", 64)
+    async def act_message(self, frame):
         seq, _created = await db(services.message_post)(
             conversation=self.conversation,
             sender=Message.Sender.SURVIVOR,
-            client_id=client_id,
-            text=frame_text(content, "text", MAX_FRAME_BYTES),
+            client_id=frame.client_id,
+            text=frame.text,
             key=self.keys.get(self.conversation.public_id.hex),
         )
-        await self.send_json({"type": "ack", "client_id": client_id, "seq": seq})
+        await self.send_json({"type": "ack", "client_id": frame.client_id, "seq": seq})
 
-    async def act_end(self, content):
+    async def act_end(self, frame):
         await db(services.conversation_end)(
             conversation=self.conversation, outcome=Conversation.Outcome.SURVIVOR_ENDED
         )
 
-    async def act_interpreter_answer(self, content):
-        agree = content.get("agree")
-        if not isinstance(agree, bool):
-            raise ChatError("malformed")
-        await db(handovers.interpreter_answer)(conversation=self.conversation, agree=agree)
+    async def act_interpreter_answer(self, frame):
+        await db(handovers.interpreter_answer)(conversation=self.conversation, agree=frame.agree)
 
-    async def act_code_word(self, content):
+    async def act_code_word(self, frame):
         """Take a word typed into a private prompt; it goes nowhere but to its check."""
-        purpose = content.get("purpose")
-        word = content.get("word")
-        if purpose == "verify":
-            await db(casework.code_word_answer)(conversation=self.conversation, word=word)
-        elif purpose == "set":
-            current = content.get("current")
-            if current is not None and not isinstance(current, str):
-                raise ChatError("malformed")
+        if frame.purpose == "verify":
+            await db(casework.code_word_answer)(conversation=self.conversation, word=frame.word)
+        elif frame.purpose == "set":
             await db(casework.code_word_set)(
-                conversation=self.conversation, word=word, current=current
+                conversation=self.conversation, word=frame.word, current=frame.current
             )
-        elif purpose == "safe_word":
-            await db(casework.case_safe_word_set)(conversation=self.conversation, word=word)
         else:
-            raise ChatError("malformed")
-        await self.send_json({"type": "code_word_done", "purpose": purpose})
+            await db(casework.case_safe_word_set)(conversation=self.conversation, word=frame.word)
+        await self.send_json({"type": "code_word_done", "purpose": frame.purpose})
 
     async def conversation_transferred(self, event):
         await self.state_refresh.now(self.send_state)
@@ -311,14 +286,11 @@ class SurvivorChatConsumer(RelayingConsumer):
     async def conversation_silence(self, event):
         await self.send_silence_warning(event["closes_in_minutes"])
 
-    async def send_silence_warning(self, closes_in_minutes=None):
+    async def send_silence_warning(self, closes_in_minutes):
         await self.send_json({"type": "silence_warning", "closes_in_minutes": closes_in_minutes})
 
     async def conversation_ended(self, event):
-        frame = {"type": "ended"}
-        if event.get("block_token"):
-            frame["block"] = event["block_token"]
-        await self.send_json(frame)
+        await self.send_json({"type": "ended", "reason": event["outcome"]})
         self.conversation = None
         self.state_refresh.cancel()
         await self.close()
@@ -334,23 +306,23 @@ class StaffChatConsumer(RelayingConsumer):
     """
 
     actions = {
-        "accept": "act_accept",
-        "message": "act_message",
-        "canned": "act_canned",
-        "end": "act_end",
-        "block": "act_block",
-        "resume": "act_resume",
-        "ping": "act_ping",
-        "transfer": "act_transfer",
-        "escalate": "act_escalate",
-        "observe": "act_observe",
-        "take_over": "act_take_over",
-        "interpreter_request": "act_interpreter_request",
-        "interpret": "act_interpret",
-        "interpreter_leave": "act_interpreter_leave",
-        "case_open": "act_case_open",
-        "case_link": "act_case_link",
-        "verify": "act_verify",
+        frames.Accept: "act_accept",
+        frames.StaffMessage: "act_message",
+        frames.Canned: "act_canned",
+        frames.StaffEnd: "act_end",
+        frames.Block: "act_block",
+        frames.ChatResume: "act_resume",
+        frames.Ping: "act_ping",
+        frames.Transfer: "act_transfer",
+        frames.Escalate: "act_escalate",
+        frames.Observe: "act_observe",
+        frames.TakeOver: "act_take_over",
+        frames.InterpreterRequest: "act_interpreter_request",
+        frames.Interpret: "act_interpret",
+        frames.InterpreterLeave: "act_interpreter_leave",
+        frames.CaseOpen: "act_case_open",
+        frames.CaseLink: "act_case_link",
+        frames.Verify: "act_verify",
     }
 
     async def connect(self):
@@ -415,9 +387,6 @@ class StaffChatConsumer(RelayingConsumer):
             await asyncio.sleep(settings.CHAT_SWEEP_SECONDS)
             await db(services.conversation_sweep_if_due)(organization=self.organization)
 
-    async def act_ping(self, content):
-        await self.send_json({"type": "pong"})
-
     async def send_queue(self):
         reason = await db(services.may_take_new_chats)(
             organization=self.organization, worker=self.user
@@ -465,16 +434,16 @@ class StaffChatConsumer(RelayingConsumer):
         )
         await self.follow(conversation)
 
-    async def own_conversation(self, content):
+    async def own_conversation(self, frame):
         conversation = await db(selectors.access_conversation_of_worker)(
-            organization=self.organization, worker=self.user, public_id=_conversation_id(content)
+            organization=self.organization, worker=self.user, public_id=frame.conversation
         )
         if conversation is None:
             raise ChatError("not_yours")
         return conversation
 
-    async def act_accept(self, content):
-        conversation_id = _conversation_id(content)
+    async def act_accept(self, frame):
+        conversation_id = frame.conversation
         try:
             conversation = await db(services.conversation_accept)(
                 organization=self.organization, worker=self.user, public_id=conversation_id
@@ -484,19 +453,18 @@ class StaffChatConsumer(RelayingConsumer):
             return
         await self.send_conversation_opened(conversation)
 
-    async def act_message(self, content):
-        conversation_id = _conversation_id(content).hex
+    async def act_message(self, frame):
+        conversation_id = frame.conversation.hex
         sender = self.speaks_as.get(conversation_id)
         if sender is None:
             raise ChatError("not_yours")
         conversation = self.conversations[conversation_id]
-        client_id = frame_text(content, "client_id", 64)
         # message_post checks, under the conversation's lock, that she still holds it.
         seq, _created = await db(services.message_post)(
             conversation=conversation,
             sender=sender,
-            client_id=client_id,
-            text=frame_text(content, "text", MAX_FRAME_BYTES),
+            client_id=frame.client_id,
+            text=frame.text,
             worker=self.user,
             key=self.keys.get(conversation.public_id.hex),
         )
@@ -504,121 +472,114 @@ class StaffChatConsumer(RelayingConsumer):
             {
                 "type": "ack",
                 "conversation": conversation.public_id.hex,
-                "client_id": client_id,
+                "client_id": frame.client_id,
                 "seq": seq,
             }
         )
 
-    async def act_canned(self, content):
-        conversation = await self.own_conversation(content)
-        canned_id = content.get("canned")
-        if not isinstance(canned_id, int):
-            raise ChatError("malformed")
-        client_id = frame_text(content, "client_id", 64)
+    async def act_canned(self, frame):
+        conversation = await self.own_conversation(frame)
         seq, _created = await db(services.canned_message_post)(
-            conversation=conversation, worker=self.user, canned_id=canned_id, client_id=client_id
+            conversation=conversation,
+            worker=self.user,
+            canned_id=frame.canned,
+            client_id=frame.client_id,
         )
         await self.send_json(
             {
                 "type": "ack",
                 "conversation": conversation.public_id.hex,
-                "client_id": client_id,
+                "client_id": frame.client_id,
                 "seq": seq,
             }
         )
 
-    async def act_end(self, content):
-        conversation = await self.own_conversation(content)
+    async def act_end(self, frame):
+        conversation = await self.own_conversation(frame)
         await db(services.conversation_end)(
             conversation=conversation,
             outcome=Conversation.Outcome.WORKER_ENDED,
             actor=self.user,
-            debrief=content.get("debrief") is True,
+            debrief=frame.debrief,
         )
 
-    async def act_block(self, content):
-        conversation = await self.own_conversation(content)
-        hours = content.get("hours", 24)
-        if not isinstance(hours, int) or not 1 <= hours <= 24 * 30:
-            raise ChatError("malformed")
+    async def act_block(self, frame):
+        conversation = await self.own_conversation(frame)
         await db(services.visitor_block_and_end)(
-            conversation=conversation, worker=self.user, hours=hours
+            conversation=conversation, worker=self.user, hours=frame.hours
         )
 
-    async def act_transfer(self, content):
-        to = content.get("to")
-        if to is not None and (not isinstance(to, int) or isinstance(to, bool)):
-            raise ChatError("malformed")
+    async def act_transfer(self, frame):
         await db(handovers.conversation_transfer)(
             organization=self.organization,
             actor=self.user,
-            public_id=_conversation_id(content),
-            to_user_id=to,
+            public_id=frame.conversation,
+            to_user_id=frame.to,
         )
 
-    async def act_escalate(self, content):
+    async def act_escalate(self, frame):
         await db(handovers.conversation_escalate)(
-            organization=self.organization, actor=self.user, public_id=_conversation_id(content)
+            organization=self.organization, actor=self.user, public_id=frame.conversation
         )
-        await self.send_json({"type": "escalated", "conversation": _conversation_id(content).hex})
+        await self.send_json({"type": "escalated", "conversation": frame.conversation.hex})
 
-    async def act_observe(self, content):
+    async def act_observe(self, frame):
         conversation = await db(handovers.conversation_observe)(
             organization=self.organization,
             supervisor=self.user,
-            public_id=_conversation_id(content),
+            public_id=frame.conversation,
         )
         self.observing.add(conversation.public_id.hex)
         await self.send_conversation_opened(conversation, role="observer")
 
-    async def act_take_over(self, content):
+    async def act_take_over(self, frame):
         conversation = await db(handovers.conversation_take_over)(
             organization=self.organization,
             supervisor=self.user,
-            public_id=_conversation_id(content),
+            public_id=frame.conversation,
         )
         self.observing.discard(conversation.public_id.hex)
         await self.send_conversation_opened(conversation)
 
-    async def act_interpreter_request(self, content):
+    async def act_interpreter_request(self, frame):
         await db(handovers.interpreter_request)(
             organization=self.organization,
             actor=self.user,
-            public_id=_conversation_id(content),
-            language=frame_text(content, "language", 40),
+            public_id=frame.conversation,
+            language=frame.language,
         )
 
-    async def act_interpret(self, content):
+    async def act_interpret(self, frame):
         conversation = await db(handovers.interpreter_join)(
             organization=self.organization,
             interpreter=self.user,
-            public_id=_conversation_id(content),
+            public_id=frame.conversation,
         )
         # She sees the chat from her arrival on, not what was said before.
         self.sent_seq[conversation.public_id.hex] = conversation.next_seq - 1
         await self.send_conversation_opened(conversation, role="interpreter")
 
-    async def act_interpreter_leave(self, content):
+    async def act_interpreter_leave(self, frame):
         await db(handovers.interpreter_leave)(
-            organization=self.organization, actor=self.user, public_id=_conversation_id(content)
+            organization=self.organization, actor=self.user, public_id=frame.conversation
         )
 
-    async def act_case_open(self, content):
+    async def act_case_open(self, frame):
         await db(casework.case_open)(
-            organization=self.organization, actor=self.user, public_id=_conversation_id(content)
+            organization=self.organization, actor=self.user, public_id=frame.conversation
         )
 
-    async def act_case_link(self, content):
+    async def act_case_link(self, frame):
         await db(casework.case_link)(
             organization=self.organization,
             actor=self.user,
-            public_id=_conversation_id(content),
-            reference=frame_text(content, "reference", 20),
+            public_id=frame.conversation,
+            reference=frame.reference,
         )
 
-    async def act_verify(self, content):
+    async def act_verify(self, frame):
         await db(casework.verification_request)(
-            organization=self.organization, actor=self.user, public_id=_conversation_id(content)
+            organization=self.organization, actor=self.user, public_id=frame.conversation
         )
 
     # Events.

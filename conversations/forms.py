@@ -1,3 +1,5 @@
+"""The forms of crisis chat: the survivor's optional answers, and the staff's shift and library."""
+
 import datetime
 
 from django import forms
@@ -26,6 +28,41 @@ class ShiftForm(forms.Form):
             microsecond=0,
         )
         return ends if ends > now else ends + datetime.timedelta(days=1)
+
+
+class QuestionAnswersForm(forms.Form):
+    """The answers to the optional questions: for each, one of its choices or "skip".
+
+    An answer that is none of its question's choices (a forged form) counts
+    nothing, as a skipped one does, and costs her nothing: the other answers
+    count and the chat opens.
+    """
+
+    SKIP = "skip"
+
+    def __init__(self, *args, questions, language, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.questions = questions
+        for question in questions:
+            _text, _why, choices = question.localized(language)
+            self.fields[self.field_name(question)] = forms.ChoiceField(
+                choices=[*enumerate(choices), (self.SKIP, _("Skip this question"))],
+                required=False,
+            )
+
+    @staticmethod
+    def field_name(question):
+        return f"q-{question.pk}"
+
+    def answers(self):
+        """Return {question id: choice index} of the questions answered with a choice of theirs."""
+        self.is_valid()
+        answers = {}
+        for question in self.questions:
+            value = self.cleaned_data.get(self.field_name(question))
+            if value not in (None, "", self.SKIP):
+                answers[question.pk] = int(value)
+        return answers
 
 
 CannedMessageFormSet = forms.modelformset_factory(

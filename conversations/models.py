@@ -51,6 +51,13 @@ class Conversation(TenantModel):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     # SHA-256 of the survivor's resume token; the token lives only in her tab.
     token_hash = models.CharField(max_length=64, unique=True)
+    browser_hash = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text=_(
+            "SHA-256 of the token in her browser's cookie, for a block; erased when the chat ends."
+        ),
+    )
     state = models.CharField(max_length=16, choices=State.choices, default=State.WAITING)
     outcome = models.CharField(max_length=32, choices=Outcome.choices, blank=True)
     language = models.CharField(max_length=8, default="en")
@@ -226,7 +233,7 @@ class QuestionAnswerCount(TenantModel):
 
 
 class VisitorBlock(TenantModel):
-    """A browser a worker blocked for a while: the hash of a token kept in that browser only."""
+    """A browser a worker blocked for a while: the hash of the token in that browser's cookie."""
 
     token_hash = models.CharField(max_length=64, unique=True)
     blocked_until = models.DateTimeField()

@@ -14,7 +14,15 @@ from accounts.selectors import (
     closure_on,
     organization_is_open,
 )
-from conversations.models import CannedMessage, Conversation, Message, OptionalQuestion, Shift
+from accounts.services import token_hash
+from conversations.models import (
+    CannedMessage,
+    Conversation,
+    Message,
+    OptionalQuestion,
+    Shift,
+    VisitorBlock,
+)
 from policies.crypto import decrypt
 
 # The recent chats a rough wait is estimated from.
@@ -234,3 +242,29 @@ def optional_question_list(*, organization):
 def optional_question_library(*, organization):
     """Return every question of the organization, asked or not, for its admins."""
     return OptionalQuestion.objects.filter(organization=organization)
+
+
+def visitor_block_seconds_left(*, organization, browser_token, now=None):
+    """Return how many seconds the browser holding ``browser_token`` stays blocked (0: not)."""
+    if not browser_token:
+        return 0
+    now = now or timezone.now()
+    blocked_until = (
+        VisitorBlock.objects.filter(
+            organization=organization,
+            token_hash=token_hash(browser_token),
+            blocked_until__gt=now,
+        )
+        .values_list("blocked_until", flat=True)
+        .first()
+    )
+    return int((blocked_until - now).total_seconds()) if blocked_until else 0
+
+
+def silence_minutes_left(*, organization, conversation, now=None):
+    """Return the whole minutes (at least 1) before a warned, silent chat closes."""
+    now = now or timezone.now()
+    closes_at = conversation.silence_warned_at + datetime.timedelta(
+        minutes=organization.chat_silence_close_minutes
+    )
+    return max(1, math.ceil((closes_at - now).total_seconds() / 60))

@@ -37,7 +37,7 @@ from conversations.models import (
     Shift,
     VisitorBlock,
 )
-from conversations.selectors import message_associated_data
+from conversations.selectors import message_associated_data, visitor_block_seconds_left
 from policies.crypto import encrypt, key_new, key_unwrap, key_wrap
 from policies.models import ConsentDocument
 from policies.selectors import consent_document_current
@@ -158,23 +158,19 @@ def question_answers_record(*, organization, answers, now=None):
 
 @transaction.atomic
 def conversation_start(
-    *, organization, ticket, safety, language, block_token="", client_bucket="", now=None
+    *, organization, ticket, safety, language, browser_token="", client_bucket="", now=None
 ):
     """Open a conversation in the queue; return it and the survivor's resume token.
 
-    The token is shown once; only its hash is kept.
+    The token is shown once; only its hash is kept. ``browser_token`` is the
+    token of her browser's cookie (conversations.browser), refused while blocked.
     """
     now = now or timezone.now()
     if not organization_is_open(organization=organization, at=now):
         raise ChatError("closed")
     if not _admission_valid(organization, ticket):
         raise ChatError("no_consent")
-    if (
-        block_token
-        and VisitorBlock.objects.filter(
-            organization=organization, token_hash=token_hash(block_token), blocked_until__gt=now
-        ).exists()
-    ):
+    if visitor_block_seconds_left(organization=organization, browser_token=browser_token, now=now):
         raise ChatError("blocked")
     if not chat_start_allowed(organization=organization, client_bucket=client_bucket):
         raise ChatError("busy")
@@ -182,6 +178,7 @@ def conversation_start(
     conversation = Conversation.objects.create(
         organization=organization,
         token_hash=token_hash(token),
+        browser_hash=token_hash(browser_token) if browser_token else "",
         safety=safety if safety in Conversation.Safety.values else Conversation.Safety.UNANSWERED,
         language="fr" if (language or "").startswith("fr") else "en",
         survivor_seen_at=now,
@@ -464,7 +461,7 @@ def conversation_accept(*, organization, worker, public_id, now=None):
     return conversation
 
 
-def conversation_end(*, conversation, outcome, actor=None, now=None, block_token="", debrief=False):
+def conversation_end(*, conversation, outcome, actor=None, now=None, debrief=False):
     """End the conversation and erase its content: the key and every message go.
 
     Returns False when it had already ended.
@@ -485,7 +482,10 @@ def conversation_end(*, conversation, outcome, actor=None, now=None, block_token
         locked.outcome = outcome
         locked.ended_at = now
         locked.debrief_requested = debrief
-        locked.save(update_fields=["state", "outcome", "ended_at", "debrief_requested"])
+        locked.browser_hash = ""
+        locked.save(
+            update_fields=["state", "outcome", "ended_at", "debrief_requested", "browser_hash"]
+        )
         if actor is not None:
             audit_record(
                 organization=locked.organization,
@@ -499,7 +499,6 @@ def conversation_end(*, conversation, outcome, actor=None, now=None, block_token
                 "type": "conversation.ended",
                 "conversation": locked.public_id.hex,
                 "outcome": outcome,
-                "block_token": block_token,
             },
         )
         if was_waiting:
@@ -511,17 +510,25 @@ def conversation_end(*, conversation, outcome, actor=None, now=None, block_token
 def visitor_block_and_end(*, conversation, worker, hours):
     """Block this visitor's browser for ``hours`` and end the chat.
 
-    The block is a random token handed to her browser with the end of the
-    chat; it identifies nothing but that browser's storage.
+    The block is the hash of the random token in her browser's cookie
+    (conversations.browser); it identifies nothing but that cookie. A browser
+    that sent no cookie cannot be blocked: the chat still ends.
     """
     if conversation.worker_id != worker.pk:
         raise ChatError("not_yours")
-    token = secrets.token_urlsafe(32)
-    VisitorBlock.objects.create(
-        organization_id=conversation.organization_id,
-        token_hash=token_hash(token),
-        blocked_until=timezone.now() + datetime.timedelta(hours=hours),
+    browser_hash = (
+        Conversation.objects.filter(pk=conversation.pk, organization=conversation.organization_id)
+        .values_list("browser_hash", flat=True)
+        .first()
     )
+    if browser_hash:
+        VisitorBlock.objects.update_or_create(
+            token_hash=browser_hash,
+            defaults={
+                "organization_id": conversation.organization_id,
+                "blocked_until": timezone.now() + datetime.timedelta(hours=hours),
+            },
+        )
     audit_record(
         organization=conversation.organization,
         actor=worker,
@@ -532,7 +539,6 @@ def visitor_block_and_end(*, conversation, worker, hours):
         conversation=conversation,
         outcome=Conversation.Outcome.BLOCKED,
         actor=worker,
-        block_token=token,
     )
 
 

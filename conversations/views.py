@@ -14,36 +14,41 @@ from accounts.access import staff_required
 from accounts.models import Role
 from accounts.selectors import weekly_hours
 from accounts.services import organization_formset_save
-from conversations import handovers, selectors, services
-from conversations.forms import CannedMessageFormSet, OptionalQuestionFormSet, ShiftForm
+from conversations import browser, handovers, selectors, services
+from conversations.forms import (
+    CannedMessageFormSet,
+    OptionalQuestionFormSet,
+    QuestionAnswersForm,
+    ShiftForm,
+)
+from conversations.models import Conversation
 from policies.models import ConsentDocument
 from policies.selectors import consent_document_current
 
 
+def _with_hours(request, template, context=None):
+    """Render a page that shows the chat hours and the other ways to get help."""
+    week = weekly_hours(organization=request.organization)
+    return render(request, template, {"week": week, **(context or {})})
+
+
 def _closed(request, availability):
-    return render(
-        request,
-        "conversations/closed.html",
-        {
-            "availability": availability,
-            "week": weekly_hours(organization=request.organization),
-        },
-    )
+    return _with_hours(request, "conversations/closed.html", {"availability": availability})
 
 
 def _chat_page(request, ticket=""):
-    organization = request.organization
-    return render(
+    response = _with_hours(
         request,
         "conversations/chat.html",
         {
             "ticket": ticket,
             # Rendered for a form's POST too: the other language's link is the chat page's.
             "page_path": reverse("chat:chat"),
-            "availability": selectors.chat_availability(organization=organization),
-            "week": weekly_hours(organization=organization),
+            "availability": selectors.chat_availability(organization=request.organization),
         },
     )
+    browser.token_keep(response, request)
+    return response
 
 
 def _questions_page(request, ticket, answers=None):
@@ -65,15 +70,6 @@ def _questions_page(request, ticket, answers=None):
     )
 
 
-def _answers(post):
-    """Return the questions form's answers as {question id: choice}; a skip counts nothing."""
-    return {
-        int(key[2:]): int(value)
-        for key, value in post.items()
-        if key.startswith("q-") and key[2:].isdigit() and value.isdigit()
-    }
-
-
 def _notice(organization):
     return consent_document_current(
         organization=organization, kind=ConsentDocument.Kind.CHAT_NOTICE
@@ -91,6 +87,10 @@ def chat_entry(request):
     availability = selectors.chat_availability(organization=organization)
     if notice is None or not availability.is_open:
         return _closed(request, availability)
+    if selectors.visitor_block_seconds_left(
+        organization=organization, browser_token=browser.request_token(request)
+    ):
+        return _with_hours(request, "conversations/blocked.html")
     if request.method == "POST" and request.POST.get("version") == str(notice.version):
         ticket = services.notice_accept(organization=organization, document=notice)
         if not selectors.optional_question_list(organization=organization).exists():
@@ -120,7 +120,11 @@ def chat_questions(request):
         )
     except signing.BadSignature:
         return redirect(reverse("chat:entry"))
-    answers = _answers(request.POST)
+    answers = QuestionAnswersForm(
+        request.POST,
+        questions=selectors.optional_question_list(organization=request.organization),
+        language=get_language(),
+    ).answers()
     if request.POST.get("language_switch"):
         return _questions_page(request, ticket, answers)
     services.question_answers_record(organization=request.organization, answers=answers)
@@ -135,7 +139,21 @@ def chat_page(request):
 
 @never_cache
 def chat_ended(request):
-    return render(request, "conversations/ended.html")
+    """Say why the chat ended, and where else to turn; keep the cookie only for a block."""
+    reason = request.GET.get("reason", "")
+    response = _with_hours(
+        request,
+        "conversations/ended.html",
+        {"reason": reason if reason in Conversation.Outcome.values else ""},
+    )
+    blocked_seconds = selectors.visitor_block_seconds_left(
+        organization=request.organization, browser_token=browser.request_token(request)
+    )
+    if blocked_seconds:
+        browser.token_keep(response, request, seconds=blocked_seconds)
+    else:
+        browser.token_forget(response)
+    return response
 
 
 @never_cache

@@ -10,6 +10,7 @@ often read on shared or watched devices.
 import functools
 import time
 
+from django.conf import settings
 from django.shortcuts import redirect
 
 from groups.models import GroupMember
@@ -33,6 +34,12 @@ def member_sign_in(request, member):
 
 def member_sign_out(request):
     request.session.flush()
+
+
+def browser_forget(request, response):
+    """Sign out and drop the CSRF cookie: what is over for her leaves no cookie behind."""
+    member_sign_out(request)
+    response.delete_cookie(settings.CSRF_COOKIE_NAME, samesite=settings.CSRF_COOKIE_SAMESITE)
 
 
 def session_member(request):
@@ -82,6 +89,10 @@ def live_participant_ids(session):
 
 
 def live_participant_remember(request, participant):
-    """Keep the participant's id in the session: her sockets and pages know her by it."""
+    """Keep the participant's id in the session: her sockets and pages know her by it.
+
+    The session, and its cookie, then end with the sitting at the latest.
+    """
     ids = [pk for pk in live_participant_ids(request.session) if pk != participant.pk]
     request.session[SESSION_PARTICIPANTS_KEY] = [*ids, participant.pk][-SESSION_PARTICIPANTS_KEPT:]
+    request.session.set_expiry(participant.meeting.ends_at)

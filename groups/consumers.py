@@ -26,7 +26,8 @@ from groups import selectors, services
 from groups.access import live_participant_ids
 from groups.models import GroupMeeting, MeetingParticipant
 from groups.services import LiveError
-from shelterchat.consumers import MAX_FRAME_BYTES, ActionConsumer, db, frame_count, frame_text
+from shelterchat import frames
+from shelterchat.consumers import ActionConsumer, db
 
 CLOSE_NOT_ALLOWED = 4403
 CLOSE_GONE = 4404
@@ -63,11 +64,8 @@ class MeetingConsumer(ActionConsumer):
         for name in list(self.joined_groups):
             await self.group_leave(name)
 
-    def language_from(self, content):
-        self.language = "fr" if str(content.get("language", "")).startswith("fr") else "en"
-
-    async def act_ping(self, content):
-        await self.send_json({"type": "pong"})
+    def language_from(self, frame):
+        self.language = "fr" if frame.language.startswith("fr") else "en"
 
     def grace_seconds(self):
         return self.organization.chat_grace_seconds
@@ -123,9 +121,9 @@ class MeetingConsumer(ActionConsumer):
             frame["mine"] = sender == self.sender
         return frame
 
-    async def resume(self, content):
+    async def resume(self, frame):
         """Send again what follows the last number the client says it saw."""
-        self.sent_seq = min(frame_count(content, "last_seq"), self.sent_seq)
+        self.sent_seq = min(frame.last_seq, self.sent_seq)
         await self.send_missing()
 
     async def live_entry(self, event):
@@ -154,10 +152,10 @@ class ParticipantConsumer(MeetingConsumer):
     """A survivor's socket in a group chat: the waiting room, then the room."""
 
     actions = {
-        "join": "act_join",
-        "message": "act_message",
-        "leave": "act_leave",
-        "ping": "act_ping",
+        frames.Join: "act_join",
+        frames.Message: "act_message",
+        frames.Leave: "act_leave",
+        frames.Ping: "act_ping",
     }
 
     participant = None
@@ -174,11 +172,11 @@ class ParticipantConsumer(MeetingConsumer):
             return
         await self.accept()
 
-    async def receive_json(self, content, **kwargs):
-        if self.participant is None and content["type"] not in ("join", "ping"):
+    async def receive_frame(self, frame):
+        if self.participant is None and not isinstance(frame, frames.Join | frames.Ping):
             await self.send_action_error(LiveError("not_admitted"))
             return
-        await super().receive_json(content, **kwargs)
+        await super().receive_frame(frame)
 
     async def gone(self, why, code=CLOSE_GONE):
         """Tell her why she is not in the room (ended, refused, removed, left) and close."""
@@ -186,13 +184,12 @@ class ParticipantConsumer(MeetingConsumer):
         await self.send_json({"type": why})
         await self.close(code=code)
 
-    async def act_join(self, content):
+    async def act_join(self, frame):
         if self.participant is not None:
             if self.reading:
-                await self.resume(content)
+                await self.resume(frame)
             return
-        self.language_from(content)
-        last_seq = frame_count(content, "last_seq")
+        self.language_from(frame)
         session = self.scope["session"]
         participant = await db(selectors.participant_of_session)(
             organization=self.organization,
@@ -226,7 +223,7 @@ class ParticipantConsumer(MeetingConsumer):
         self.sender = f"p{participant.pk}"
         self.end_on_schedule()
         if participant.state == State.ADMITTED:
-            await self.admitted(after=max(last_seq, participant.first_seq))
+            await self.admitted(after=max(frame.last_seq, participant.first_seq))
         else:
             await self.send_json({"type": "waiting"})
 
@@ -242,18 +239,17 @@ class ParticipantConsumer(MeetingConsumer):
             await self.send_json(self.for_client(pinned))
         await super().send_snapshot()
 
-    async def act_message(self, content):
-        client_id = frame_text(content, "client_id", 64)
+    async def act_message(self, frame):
         seq, _created = await db(services.meeting_message_post)(
             meeting=self.meeting,
             participant=self.participant,
-            client_id=client_id,
-            text=frame_text(content, "text", MAX_FRAME_BYTES),
+            client_id=frame.client_id,
+            text=frame.text,
             key=self.key,
         )
-        await self.send_json({"type": "ack", "client_id": client_id, "seq": seq})
+        await self.send_json({"type": "ack", "client_id": frame.client_id, "seq": seq})
 
-    async def act_leave(self, content):
+    async def act_leave(self, frame):
         await db(services.participant_leave)(participant=self.participant)
 
     async def disconnect(self, code):
@@ -299,17 +295,17 @@ class FacilitatorConsumer(MeetingConsumer):
     """
 
     actions = {
-        "join": "act_join",
-        "message": "act_message",
-        "pin": "act_pin",
-        "remove_message": "act_remove_message",
-        "admit": "act_admit",
-        "refuse": "act_refuse",
-        "remove": "act_remove",
-        "mute": "act_mute",
-        "unmute": "act_unmute",
-        "end": "act_end",
-        "ping": "act_ping",
+        frames.Join: "act_join",
+        frames.Message: "act_message",
+        frames.Pin: "act_pin",
+        frames.RemoveMessage: "act_remove_message",
+        frames.Admit: "act_admit",
+        frames.Refuse: "act_refuse",
+        frames.Remove: "act_remove",
+        frames.Mute: "act_mute",
+        frames.Unmute: "act_unmute",
+        frames.End: "act_end",
+        frames.Ping: "act_ping",
     }
 
     async def connect(self):
@@ -346,82 +342,80 @@ class FacilitatorConsumer(MeetingConsumer):
                 meeting=self.meeting, grace_seconds=self.grace_seconds()
             )
 
-    async def act_join(self, content):
-        self.language_from(content)
+    async def act_join(self, frame):
+        self.language_from(frame)
         if self.reading:
-            await self.resume(content)
+            await self.resume(frame)
             return
-        await self.enter_room(frame_count(content, "last_seq"))
+        await self.enter_room(frame.last_seq)
 
     async def send_snapshot(self):
         roster, waiting = await db(selectors.meeting_people)(meeting=self.meeting)
         await self.send_json({"type": "waiting_room", "waiting": waiting})
         await self.send_json({"type": "roster", "participants": roster})
 
-    async def post(self, content, pin=False):
-        client_id = frame_text(content, "client_id", 64)
+    async def post(self, frame, pin=False):
         seq, _created = await db(services.meeting_message_post)(
             meeting=self.meeting,
             staff=self.user,
             pin=pin,
-            client_id=client_id,
-            text=frame_text(content, "text", MAX_FRAME_BYTES),
+            client_id=frame.client_id,
+            text=frame.text,
             key=self.key,
         )
-        await self.send_json({"type": "ack", "client_id": client_id, "seq": seq})
+        await self.send_json({"type": "ack", "client_id": frame.client_id, "seq": seq})
 
-    async def act_message(self, content):
-        await self.post(content)
+    async def act_message(self, frame):
+        await self.post(frame)
 
-    async def act_pin(self, content):
-        await self.post(content, pin=True)
+    async def act_pin(self, frame):
+        await self.post(frame, pin=True)
 
-    async def act_remove_message(self, content):
+    async def act_remove_message(self, frame):
         await db(services.meeting_message_remove)(
-            meeting=self.meeting, actor=self.user, seq=frame_count(content, "seq")
+            meeting=self.meeting, actor=self.user, seq=frame.seq
         )
 
-    async def person(self, content):
-        participant_id = frame_count(content, "participant")
+    async def person(self, frame):
         participant = await db(selectors.access_meeting_participant)(
-            meeting=self.meeting, participant_id=participant_id
+            meeting=self.meeting, participant_id=frame.participant
         )
         if participant is None:
             raise LiveError("unknown")
         return participant
 
-    async def act_admit(self, content):
+    async def act_admit(self, frame):
         await db(services.participant_admit)(
-            organization=self.organization, actor=self.user, participant=await self.person(content)
+            organization=self.organization, actor=self.user, participant=await self.person(frame)
         )
 
-    async def act_refuse(self, content):
+    async def act_refuse(self, frame):
         await db(services.participant_refuse)(
-            organization=self.organization, actor=self.user, participant=await self.person(content)
+            organization=self.organization, actor=self.user, participant=await self.person(frame)
         )
 
-    async def act_remove(self, content):
+    async def act_remove(self, frame):
         await db(services.participant_remove)(
-            organization=self.organization, actor=self.user, participant=await self.person(content)
+            organization=self.organization, actor=self.user, participant=await self.person(frame)
         )
 
-    async def act_mute(self, content):
+    async def act_mute(self, frame):
         await db(services.participant_mute)(
             organization=self.organization,
             actor=self.user,
-            participant=await self.person(content),
+            participant=await self.person(frame),
             muted=True,
         )
 
-    async def act_unmute(self, content):
+    async def act_unmute(self, frame):
         await db(services.participant_mute)(
             organization=self.organization,
             actor=self.user,
-            participant=await self.person(content),
+            participant=await self.person(frame),
             muted=False,
         )
 
-    async def act_end(self, content):
+    async def act_end(self, frame):
         await db(services.meeting_end)(
             meeting=self.meeting,
             outcome=GroupMeeting.Outcome.FACILITATOR,

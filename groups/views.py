@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from groups import selectors, services
 from groups.access import (
+    browser_forget,
     live_participant_ids,
     live_participant_remember,
     member_required,
@@ -170,8 +171,9 @@ def leave(request):
         return redirect("groups:home")
     if request.method == "POST":
         services.group_member_leave(organization=request.organization, member=member)
-        member_sign_out(request)
-        return render(request, "groups/left.html")
+        response = render(request, "groups/left.html")
+        browser_forget(request, response)
+        return response
     return render(request, "groups/leave.html", {"member": member})
 
 
@@ -457,4 +459,8 @@ def live_left(request, link_id):
     seat = _seat(request, group)
     State = MeetingParticipant.State
     reason = seat.state if seat and seat.state in (State.REFUSED, State.REMOVED, State.LEFT) else ""
-    return render(request, "groups/live/left.html", {"group": group, "reason": reason})
+    response = render(request, "groups/live/left.html", {"group": group, "reason": reason})
+    # Turned away or removed holds for the rest of the sitting, by her session.
+    if reason not in (State.REFUSED, State.REMOVED):
+        browser_forget(request, response)
+    return response

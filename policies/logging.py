@@ -27,3 +27,18 @@ class ClientIdentityFilter(logging.Filter):
         record.msg = redact(record.getMessage())
         record.args = None
         return True
+
+
+class DisallowedHostFilter(logging.Filter):
+    """Turn Django's report of a malformed ``Host`` into one plain warning.
+
+    Django logs it at ERROR with a traceback and the header's value: anyone can
+    send one, it says nothing about the platform, and the value is the sender's.
+    """
+
+    def filter(self, record):
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.msg = "Refused a request with a malformed or unknown Host header."
+        record.args = None
+        record.exc_info = record.exc_text = record.stack_info = None
+        return True

@@ -3,14 +3,16 @@ from django.conf import settings
 from django.urls import path
 
 from accounts.consumers import StaffConsumer
-from accounts.websocket import OTPWebsocketMiddleware
+from accounts.websocket import OTPWebsocketMiddleware, StaffSessionWebsocketMiddleware
 from conversations.consumers import StaffChatConsumer, SurvivorChatConsumer
 from groups.consumers import FacilitatorConsumer, ParticipantConsumer
 
 
 def with_session(consumer):
-    """The session, the user and the second-factor check, for sockets that use them."""
-    return AuthMiddlewareStack(OTPWebsocketMiddleware(consumer.as_asgi()))
+    """The session, the user, the second-factor check and the session's limits."""
+    return AuthMiddlewareStack(
+        OTPWebsocketMiddleware(StaffSessionWebsocketMiddleware(consumer.as_asgi()))
+    )
 
 
 websocket_urlpatterns = [

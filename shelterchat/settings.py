@@ -52,6 +52,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.SessionHostMiddleware",
     "accounts.middleware.PersonMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -145,6 +146,9 @@ SESSION_COOKIE_SAMESITE = "Strict"
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_HTTPONLY = True
+# Gone when the browser closes, as the session is: a survivor's forms leave no
+# year-long cookie behind.
+CSRF_COOKIE_AGE = None
 CSRF_COOKIE_SAMESITE = "Strict"
 LANGUAGE_COOKIE_SAMESITE = "Strict"
 LANGUAGE_COOKIE_SECURE = HTTPS
@@ -199,6 +203,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {
         "strip_client_identity": {"()": "policies.logging.ClientIdentityFilter"},
+        "disallowed_host": {"()": "policies.logging.DisallowedHostFilter"},
     },
     "formatters": {
         "plain": {"format": "{asctime} {levelname} {name} {message}", "style": "{"},
@@ -215,6 +220,7 @@ LOGGING = {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         # daphne's access and connection messages name the client address.
         "daphne": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        "django.security.DisallowedHost": {"filters": ["disallowed_host"]},
     },
 }
 

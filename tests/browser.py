@@ -1,7 +1,9 @@
 """A real headless Chromium (the system's /usr/bin/chromium), driven by Playwright."""
 
+import http.server
 import os
 import shutil
+import threading
 
 import pytest
 
@@ -30,3 +32,27 @@ def browser(monkeypatch):
         instance = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield instance
         instance.close()
+
+
+@pytest.fixture
+def neutral_site():
+    """Serve a neutral page (a weather report) standing in for the quick-exit destination."""
+    visits = []
+
+    class Weather(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            visits.append(self.path)
+            body = b"<title>Weather</title><p>Sunny</p>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Weather)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/weather", visits
+    server.shutdown()

@@ -20,7 +20,7 @@ class ChatClient:
         # The address names the organization's host; the connection goes to this machine.
         self.port = port
         self.url = f"ws://{host}:{port}{self.path}"
-        self.origin = f"http://{host}"
+        self.origin = f"http://{host}:{port}"
         self.cookie = cookie
         self.socket = None
         self.shown = []

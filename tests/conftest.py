@@ -6,6 +6,9 @@ from accounts.models import Role
 from policies.tenancy import apply_row_level_security
 from tests.factories import organization_create, staff_create
 
+# The quick exit's neutral destination, for every browser test that leaves.
+pytest_plugins = ["tests.browser"]
+
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):

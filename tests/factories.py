@@ -1,10 +1,17 @@
 """Build test data through the project's own services, inside the right tenant."""
 
 import itertools
+import time
 
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 
+from accounts.middleware import (
+    SESSION_ORGANIZATION_KEY,
+    SESSION_SEEN_KEY,
+    SESSION_STARTED_KEY,
+    session_organization_id,
+)
 from accounts.models import (
     AuthenticatorDevice,
     Membership,
@@ -51,6 +58,12 @@ def staff_create(organization, roles, username=None, with_device=True):
     return user
 
 
+def membership_add(organization, user, roles):
+    """Give an existing staff account a membership in another organization too."""
+    with organization_context(organization):
+        return Membership.objects.create(organization=organization, user=user, roles=list(roles))
+
+
 def authenticator_of(user, confirmed=True):
     """Return the user's TOTP device, read as her (no one else can)."""
     with person_context(user):
@@ -61,16 +74,18 @@ def totp_now(device):
     return f"{device.totp().token():06d}"
 
 
-def client_for(organization, user=None, verified=True):
+def client_for(organization, user=None, verified=True, host=None):
     """Return a test client on the organization's host (the platform's with None)."""
     from django.conf import settings
 
-    host = host_of(organization) if organization else settings.PLATFORM_DOMAIN
+    host = host or (host_of(organization) if organization else settings.PLATFORM_DOMAIN)
     client = Client(HTTP_HOST=host)
     if user is not None:
         client.force_login(user)
+        session = client.session
+        session[SESSION_ORGANIZATION_KEY] = session_organization_id(organization)
+        session[SESSION_STARTED_KEY] = session[SESSION_SEEN_KEY] = time.time()
         if verified:
-            session = client.session
             session[DEVICE_ID_SESSION_KEY] = authenticator_of(user).persistent_id
-            session.save()
+        session.save()
     return client

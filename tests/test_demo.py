@@ -172,7 +172,8 @@ def test_bin_demo_carries_a_crisis_chat_and_a_group_chat(demo, browser):  # noqa
     survivor.goto(f"{base_url}/en/")
     survivor.get_by_role("link", name="Start a chat").click()
     survivor.get_by_role("button", name="I understand, continue").click()
-    survivor.get_by_label("No").check()
+    survivor.get_by_role("heading", name="Before we start").wait_for()
+    survivor.get_by_label("No", exact=True).check()
     survivor.get_by_role("button", name="Start chat").click()
     survivor.get_by_text("Your place in line: 1").wait_for()
 
@@ -185,7 +186,7 @@ def test_bin_demo_carries_a_crisis_chat_and_a_group_chat(demo, browser):  # noqa
     worker.locator(".pane button", has_text="Send").click()
     survivor.locator(".bubble.from-worker", has_text=WORKER_REPLY).wait_for()
     worker.locator(".pane button.end").click()
-    survivor.wait_for_url(f"{base_url}/en/connect/ended/")
+    survivor.wait_for_url(f"{base_url}/en/connect/ended/?reason=worker_ended")
     assert ARABIC not in survivor.content()
 
     link = re.search(r"group chat, open all day: (http://harbour\.\S+)", output).group(1)

@@ -9,7 +9,6 @@
   if (!root) { return; }
   var store = window.sessionStorage;
   var KEYS = { token: "c.token", outbox: "c.outbox", ticket: "c.ticket" };
-  var BLOCK_KEY = "c.block";
   var $ = function (id) { return document.getElementById(id); };
   var socket = null;
   var ended = false;
@@ -64,14 +63,24 @@
     $("conversation").hidden = false;
   }
 
-  // Leave nothing of the conversation in the page, its history entry or storage.
-  function finish(blockToken) {
+  // Leave nothing of the conversation in the page, its history entry or storage,
+  // and go where she is told why it ended (by the reason the server gave).
+  function finish(reason) {
     ended = true;
     store.clear();
-    if (blockToken) { try { window.localStorage.setItem(BLOCK_KEY, blockToken); } catch (e) { /* storage blocked */ } }
     $("messages").textContent = "";
     $("conversation").hidden = true;
-    window.location.replace(root.dataset.endedUrl);
+    window.location.replace(root.dataset.endedUrl + "?reason=" + encodeURIComponent(reason));
+  }
+
+  // The time left, as minutes and as the clock shows it, so it never goes stale.
+  function warnOfSilence(minutes) {
+    var closesAt = new Date(Date.now() + minutes * 60000);
+    $("silence-warning").textContent = root.dataset.silenceText
+      .replace("{minutes}", minutes)
+      .replace("{time}", closesAt.toLocaleTimeString(root.dataset.language, { hour: "2-digit", minute: "2-digit" }));
+    $("silence-warning").hidden = false;
+    $("compose").scrollIntoView({ block: "end" });
   }
 
   function send(frame) {
@@ -131,13 +140,15 @@
         closePrompt();
         break;
       case "silence_warning":
-        $("silence-warning").hidden = false;
+        warnOfSilence(frame.closes_in_minutes);
         break;
       case "ended":
-        finish(frame.block);
+        finish(frame.reason);
         break;
       case "error":
-        if (frame.error === "ended" || frame.error === "unknown") { finish(); return; }
+        // Her chat ended while she was away from it.
+        if (frame.error === "ended" || frame.error === "unknown") { finish("abandoned"); return; }
+        if (frame.error === "blocked") { finish("blocked"); return; }
         if (frame.error === "overloaded") { window.setTimeout(flushOutbox, 1000); }
         showError(frame.message || "");
         break;
@@ -155,16 +166,12 @@
         send({ type: "resume", token: token, last_seq: shownSeq });
       } else {
         var safety = document.querySelector("input[name=safety]:checked");
-        var frame = {
+        send({
           type: "start",
           ticket: read(KEYS.ticket, ""),
           safety: safety ? safety.value : "unanswered",
           language: root.dataset.language
-        };
-        var block = null;
-        try { block = window.localStorage.getItem(BLOCK_KEY); } catch (e) { /* storage blocked */ }
-        if (block) { frame.block = block; }
-        send(frame);
+        });
       }
     };
     socket.onmessage = function (event) { handle(JSON.parse(event.data)); };
@@ -240,7 +247,7 @@
   });
 
   $("end-chat").addEventListener("click", function () {
-    if (!send({ type: "end" })) { finish(); }
+    if (!send({ type: "end" })) { finish("survivor_ended"); }
   });
 
   if (read(KEYS.token, null)) {

@@ -296,7 +296,9 @@
       });
     };
     socket.onmessage = function (event) { handle(JSON.parse(event.data)); };
-    socket.onclose = function () {
+    socket.onclose = function (event) {
+      // Her session ended (or her access did): the page itself now leads to the sign-in form.
+      if (event.code === 4403) { window.location.reload(); return; }
       window.setTimeout(connect, retryDelay);
       retryDelay = Math.min(retryDelay * 2, 5000);
     };

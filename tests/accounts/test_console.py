@@ -3,10 +3,16 @@
 import pytest
 from django.urls import NoReverseMatch, reverse
 
-from accounts.models import Invitation, Organization, OrganizationHostname, Role, User
+from accounts.models import Invitation, Membership, Organization, OrganizationHostname, Role, User
 from accounts.services import totp_device_create
 from policies.tenancy import organization_context, person_context
-from tests.factories import client_for, staff_create
+from tests.factories import (
+    authenticator_of,
+    client_for,
+    organization_create,
+    staff_create,
+    totp_now,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -95,3 +101,95 @@ def test_org_admin_cannot_use_console_actions(organization, org_admin, other_org
     other_organization.refresh_from_db()
     assert other_organization.is_active
     staff_create(organization, [Role.SUPERVISOR])
+
+
+def test_no_admin_invitation_once_the_organization_has_an_admin(operator, organization, org_admin):
+    client = client_for(None, operator)
+    page = client.get(f"/organizations/{organization.pk}/").content
+    assert b'value="invite_admin"' not in page
+    response = client.post(f"/organizations/{organization.pk}/", {"action": "invite_admin"})
+    assert response.context["new_link"] is None
+    with organization_context(organization):
+        assert not Invitation.objects.exists()
+
+
+def test_an_open_first_admin_link_is_void_once_there_is_an_admin(operator):
+    organization = organization_create("fresh")
+    client = client_for(None, operator)
+    response = client.post(f"/organizations/{organization.pk}/", {"action": "invite_admin"})
+    spare = response.context["new_link"].rstrip("/").rsplit("/", 1)[1]
+    response = client.post(f"/organizations/{organization.pk}/", {"action": "invite_admin"})
+    token = response.context["new_link"].rstrip("/").rsplit("/", 1)[1]
+    # A second link withdraws the first: the operator keeps no spare.
+    assert client_for(organization).get(f"/staff/join/{spare}/").status_code == 410
+    staff_create(organization, [Role.ORG_ADMIN])
+    page = client_for(organization).get(f"/staff/join/{token}/")
+    assert page.status_code == 410
+    assert b"the organization has an admin" in page.content
+
+
+def _accept_as_new_admin(organization, token, name):
+    client = client_for(organization)
+    client.post(
+        f"/staff/join/{token}/",
+        {"form": "new", "new-name": name, "new-password": "a long and unusual passphrase"},
+    )
+    client.get(f"/staff/join/{token}/")
+    device = authenticator_of(User.objects.get(username=f"{name}@{organization.slug}"), False)
+    done = client.post(f"/staff/join/{token}/", {"form": "enrol", "token": totp_now(device)})
+    return client, done.context["recovery_code"]
+
+
+def test_recovery_needs_the_organizations_code_and_shows_in_its_audit_log(operator):
+    organization = organization_create("fresh")
+    console = client_for(None, operator)
+    response = console.post(f"/organizations/{organization.pk}/", {"action": "invite_admin"})
+    token = response.context["new_link"].rstrip("/").rsplit("/", 1)[1]
+    _client, recovery_code = _accept_as_new_admin(organization, token, "first")
+    assert recovery_code
+    organization.refresh_from_db()
+    assert recovery_code not in organization.recovery_code_hash
+    assert organization.recovery_code_hash.startswith("argon2")
+
+    # She leaves and no admin is left: the first-admin link is no longer offered.
+    with organization_context(organization):
+        Membership.objects.filter(organization=organization).update(is_active=False)
+    url = f"/organizations/{organization.pk}/"
+    page = console.get(url).content
+    assert b'value="invite_admin"' not in page and b'value="recover_admin"' in page
+    assert console.post(url, {"action": "invite_admin"}).context["new_link"] is None
+    wrong = console.post(url, {"action": "recover_admin", "recovery_code": "0000-0000"})
+    assert wrong.context["recovery_form"].errors and wrong.context["new_link"] is None
+
+    right = console.post(url, {"action": "recover_admin", "recovery_code": recovery_code.lower()})
+    token = right.context["new_link"].rstrip("/").rsplit("/", 1)[1]
+    admin, new_code = _accept_as_new_admin(organization, token, "second")
+    assert new_code and new_code != recovery_code
+    log = admin.get("/staff/audit/").content.decode()
+    assert "admin.recovery" in log
+    # The old code is spent: the new admin's acceptance replaced it.
+    with organization_context(organization):
+        Membership.objects.filter(organization=organization).update(is_active=False)
+    stale = console.post(url, {"action": "recover_admin", "recovery_code": recovery_code})
+    assert stale.context["new_link"] is None
+
+
+def test_operator_is_created_from_the_shell_with_her_second_factor(monkeypatch):
+    import io
+
+    from django.core.management import call_command
+
+    monkeypatch.setattr("getpass.getpass", lambda prompt: "a long and unusual passphrase")
+    out = io.StringIO()
+    call_command("operator_create", "platform-operator", stdout=out)
+    assert "otpauth://totp/" in out.getvalue()
+    user = User.objects.get(username="platform-operator")
+    assert user.is_operator
+    device = authenticator_of(user)
+    client = client_for(None)
+    client.post(
+        "/account/login/",
+        {"username": "platform-operator", "password": "a long and unusual passphrase"},
+    )
+    client.post("/account/two-factor/", {"token": totp_now(device)})
+    assert client.get("/").status_code == 200

@@ -1,33 +1,25 @@
 import pytest
 
-from accounts.models import BackupCodeDevice, Role
+from accounts.models import AuthenticatorDevice, BackupCodeDevice, Role
 from policies.tenancy import person_context
-from tests.factories import authenticator_of, client_for, staff_create, totp_now
+from tests.factories import authenticator_of, client_for, membership_add, staff_create, totp_now
 
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "correct horse battery staple"
 
 
-def test_first_login_enrolls_totp_and_shows_backup_codes(organization):
+def test_password_alone_never_enrols_a_second_factor(organization):
+    """Whoever holds the password of an account with no device cannot give it hers."""
     user = staff_create(organization, [Role.SUPPORT_WORKER], with_device=False)
     client = client_for(organization)
     response = client.post("/staff/login/", {"username": user.username, "password": PASSWORD})
-    assert response["Location"] == "/staff/"
-    assert client.get("/staff/")["Location"] == "/staff/two-factor/setup/"
-
-    page = client.get("/staff/two-factor/setup/")
-    assert b"<svg" in page.content
-    device = authenticator_of(user, confirmed=False)
-
-    refused = client.post("/staff/two-factor/setup/", {"token": "000000"})
-    assert refused.status_code == 200 and not refused.context["form"].is_valid()
-    assert client.get("/staff/").status_code == 302
-
-    done = client.post("/staff/two-factor/setup/", {"token": totp_now(device)})
-    codes = done.context["codes"]
-    assert len(codes) == 10
-    assert client.get("/staff/").status_code == 200
+    assert response.status_code == 200
+    assert "new invitation" in str(response.context["form"].non_field_errors())
+    assert "_auth_user_id" not in client.session
+    assert client.get("/staff/two-factor/setup/").status_code == 404
+    with person_context(user):
+        assert not AuthenticatorDevice.objects.filter(user=user).exists()
 
 
 def test_staff_page_refused_until_second_factor(organization, worker):
@@ -131,3 +123,37 @@ def test_disabled_account_is_out_at_once(organization, worker):
     worker.is_active = False
     worker.save()
     assert client.get("/staff/")["Location"] == "/staff/login/"
+
+
+def _signed_in_and_verified(organization, user):
+    """Return a client that signed in and verified through the pages, on the organization's host."""
+    client = client_for(organization)
+    client.post("/staff/login/", {"username": user.username, "password": PASSWORD})
+    device = authenticator_of(user)
+    assert client.post("/staff/two-factor/", {"token": totp_now(device)})["Location"] == "/staff/"
+    return client
+
+
+def test_session_is_honoured_only_on_the_host_it_was_made_on(organization, other_organization):
+    from django.conf import settings
+    from django.test import Client
+
+    interpreter = staff_create(organization, [Role.INTERPRETER])
+    membership_add(other_organization, interpreter, [Role.INTERPRETER])
+    client = _signed_in_and_verified(organization, interpreter)
+    assert client.get("/staff/").status_code == 200
+    session_id = client.cookies[settings.SESSION_COOKIE_NAME].value
+
+    elsewhere = Client(HTTP_HOST="elsewhere.test")
+    elsewhere.cookies[settings.SESSION_COOKIE_NAME] = session_id
+    assert elsewhere.get("/staff/")["Location"] == "/staff/login/"
+    assert elsewhere.get("/staff/two-factor/")["Location"] == "/staff/login/"
+    platform = Client(HTTP_HOST=settings.PLATFORM_DOMAIN)
+    platform.cookies[settings.SESSION_COOKIE_NAME] = session_id
+    assert platform.get("/")["Location"].startswith("/account/login/")
+
+    # Signing in there starts a new session that still needs its own second factor.
+    elsewhere.post("/staff/login/", {"username": interpreter.username, "password": PASSWORD})
+    assert elsewhere.cookies[settings.SESSION_COOKIE_NAME].value != session_id
+    assert elsewhere.get("/staff/")["Location"] == "/staff/two-factor/"
+    assert client.get("/staff/").status_code == 200

@@ -2,14 +2,16 @@ import datetime
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.utils import timezone
 
-from accounts.models import OpeningHours, Role
+from accounts.models import OpeningHours, Organization, OrganizationHostname, Role
 from conversations.models import OptionalQuestion
 from conversations.services import notice_accept, shift_start
 from policies.models import ConsentDocument
 from policies.services import consent_document_publish
 from policies.tenancy import organization_context
+from tests.asgi_server import ServerProcess
 from tests.factories import client_for, staff_create
 from tests.websocket import JsonSocket, communicator
 
@@ -60,6 +62,29 @@ def on_shift(organization, roles=(Role.SUPPORT_WORKER,), hours=4):
     return user
 
 
+def in_tenant(organization, function):
+    """Run ``function`` on a worker thread inside the organization; return its awaitable result."""
+
+    def run():
+        with organization_context(organization):
+            return function()
+
+    return sync_to_async(run)()
+
+
+async def live_chat(organization):
+    """Open an accepted chat: a worker on shift and a survivor, past the greeting."""
+    user = await sync_to_async(on_shift)(organization)
+    worker = await Worker(organization, user).open()
+    survivor = await Survivor(organization).open()
+    await survivor.start()
+    conversation_id = await worker.next_waiting()
+    await worker.send(type="accept", conversation=conversation_id)
+    await worker.receive_until("message")
+    await survivor.receive_until("message")
+    return worker, survivor, conversation_id
+
+
 def ticket_for(organization):
     from policies.selectors import consent_document_current
 
@@ -108,8 +133,8 @@ class Survivor(ChatSocket):
         assert frame["seq"] == self.seen + 1, (frame, self.seen)
         self.seen = frame["seq"]
 
-    async def open(self):
-        self.socket = communicator(self.organization, "/ws/connect/")
+    async def open(self, cookie=""):
+        self.socket = communicator(self.organization, "/ws/connect/", cookie=cookie)
         connected, _ = await self.socket.connect()
         assert connected
         return self
@@ -153,3 +178,62 @@ class Worker(ChatSocket):
             frame = await self.receive_until("queue")
             if frame["conversations"]:
                 return frame["conversations"][0]["conversation"]
+
+
+@pytest.fixture
+def chat_site(neutral_site):
+    organization = Organization.objects.create(
+        slug="chat",
+        name="Chat",
+        public_name="Chat House",
+        neutral_title="Garden club",
+        languages=["en", "fr"],
+        quick_exit_url=neutral_site[0],
+    )
+    with organization_context(organization):
+        OrganizationHostname.objects.create(organization=organization, hostname="chat.localhost")
+    make_chat_ready(organization)
+    optional_question_create(organization)
+    sessions = []
+    for name in ("ana", "bea"):
+        worker = staff_create(organization, [Role.SUPPORT_WORKER], username=name)
+        with organization_context(organization):
+            shift_start(
+                organization=organization,
+                worker=worker,
+                ends_at=timezone.now() + datetime.timedelta(hours=4),
+            )
+        # A signed-in, second-factor-verified session, as the sign-in pages would leave.
+        client = client_for(organization, worker)
+        sessions.append(client.cookies[settings.SESSION_COOKIE_NAME].value)
+    server = ServerProcess().start()
+    yield organization, f"http://chat.localhost:{server.port}", sessions
+    server.stop()
+
+
+def signed_in(browser, base_url, session):
+    context = browser.new_context()
+    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": base_url}])
+    return context
+
+
+def survivor_to_the_queue(page):
+    """Walk her way in from the home page: notice, a skipped question, safety check, queue.
+
+    Each step is shown in place of the last, so each waits for the next step's words.
+    """
+    page.get_by_role("link", name="Start a chat").click()
+    page.get_by_role("button", name="I understand, continue").click()
+    page.get_by_role("button", name="Continue", exact=True).click()
+    page.get_by_role("heading", name="Before we start").wait_for()
+    page.get_by_label("No", exact=True).check()
+    page.get_by_role("button", name="Start chat").click()
+    page.get_by_text("Your place in line: 1").wait_for()
+
+
+def survivor_waiting(browser, base_url):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{base_url}/en/")
+    survivor_to_the_queue(page)
+    return context, page

@@ -87,7 +87,7 @@ async def test_whole_chat_then_erasure(chat_organization):
     assert all(ARABIC.encode() not in bytes(blob) for blob in ciphertexts)
 
     await worker.send(type="end", conversation=conversation_id)
-    assert (await survivor.receive_until("ended")) == {"type": "ended"}
+    assert (await survivor.receive_until("ended")) == {"type": "ended", "reason": "worker_ended"}
     assert (await survivor.socket.receive_output(timeout=2))["type"] == "websocket.close"
     assert (await worker.receive_until("ended"))["outcome"] == "worker_ended"
 

@@ -1,6 +1,7 @@
 """The survivor's way into a chat, and the organization's chat library pages."""
 
 import datetime
+import hashlib
 
 import pytest
 from django.utils import timezone
@@ -10,6 +11,7 @@ from conversations.models import (
     Conversation,
     OptionalQuestion,
     QuestionAnswerCount,
+    VisitorBlock,
 )
 from conversations.services import conversation_end, conversation_start
 from policies.models import ConsentRecord
@@ -21,18 +23,23 @@ from tests.factories import client_for, staff_create
 pytestmark = pytest.mark.django_db
 
 
+def question_create(organization, **fields):
+    fields = {
+        "text_en": "How did you hear about us?",
+        "text_fr": "Comment nous avez-vous connues?",
+        "why_en": "It helps us reach others.",
+        "why_fr": "Cela nous aide à joindre d'autres femmes.",
+        "choices_en": "A friend\nOnline",
+        "choices_fr": "Une amie\nEn ligne",
+        **fields,
+    }
+    with organization_context(organization):
+        return OptionalQuestion.objects.create(organization=organization, **fields)
+
+
 @pytest.fixture
 def question(chat_organization):
-    with organization_context(chat_organization):
-        return OptionalQuestion.objects.create(
-            organization=chat_organization,
-            text_en="How did you hear about us?",
-            text_fr="Comment nous avez-vous connues?",
-            why_en="It helps us reach others.",
-            why_fr="Cela nous aide à joindre d'autres femmes.",
-            choices_en="A friend\nOnline",
-            choices_fr="Une amie\nEn ligne",
-        )
+    return question_create(chat_organization)
 
 
 def test_notice_then_questions_then_chat(chat_organization, question):
@@ -63,6 +70,43 @@ def test_skipped_question_counts_nothing(chat_organization, question):
     client.post("/en/connect/questions/", {"ticket": ticket, f"q-{question.pk}": "7"})
     with organization_context(chat_organization):
         assert not QuestionAnswerCount.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        {"q-{pk}": "²"},
+        {"q-²": "0"},
+        {"q-{pk}": "9" * 5000},
+        {"q-{pk}": "-1"},
+        {"q-{pk}": " 1"},
+        {"q-{pk}": "1\x00"},
+        {"q-{pk}0": "1"},
+        {"q-": "1"},
+    ],
+)
+def test_bad_answers_count_nothing_and_lead_to_the_chat(chat_organization, question, answers):
+    client = client_for(chat_organization)
+    ticket = client.post("/en/connect/", {"version": "1"}).context["ticket"]
+    answers = {key.format(pk=question.pk): value for key, value in answers.items()}
+    response = client.post("/en/connect/questions/", {"ticket": ticket, **answers})
+    assert response.status_code == 200 and b'id="chat"' in response.content
+    with organization_context(chat_organization):
+        assert not QuestionAnswerCount.objects.exists()
+
+
+def test_a_bad_answer_does_not_lose_the_good_ones(chat_organization, question):
+    second = question_create(
+        chat_organization, text_en="Is this your first time?", choices_en="Yes\nNo"
+    )
+    client = client_for(chat_organization)
+    ticket = client.post("/en/connect/", {"version": "1"}).context["ticket"]
+    client.post(
+        "/en/connect/questions/", {"ticket": ticket, f"q-{question.pk}": "²", f"q-{second.pk}": "1"}
+    )
+    with organization_context(chat_organization):
+        counts = list(QuestionAnswerCount.objects.values_list("question", "choice", "count"))
+    assert counts == [(second.pk, 1, 1)]
 
 
 def test_answer_counts_have_no_link_to_a_conversation():
@@ -183,3 +227,65 @@ def test_admin_edits_canned_messages_and_another_org_sees_none(
     other_admin = staff_create(other_organization, [Role.ORG_ADMIN])
     page = client_for(other_organization, other_admin).get("/staff/chat/canned/")
     assert b"Breathing" not in page.content
+
+
+def _visit(client, token):
+    client.cookies["visit"] = token
+    return client
+
+
+def test_the_chat_page_marks_the_browser_once_for_a_while(chat_organization):
+    client = client_for(chat_organization)
+    first = client.post("/en/connect/", {"version": "1"}).cookies["visit"]
+    assert first["httponly"] and first["samesite"] == "Strict"
+    assert first["max-age"] == 12 * 60 * 60
+    again = client.get("/en/connect/chat/").cookies["visit"]
+    assert again.value == first.value
+
+
+def test_the_ended_page_says_why_and_forgets_the_browser(chat_organization):
+    client = _visit(client_for(chat_organization), "a-token")
+    for reason, words in (
+        ("survivor_ended", "You ended the chat."),
+        ("worker_ended", "The worker ended the chat."),
+        ("silence", "we had not heard from you for a while"),
+        ("abandoned", "The connection was lost"),
+    ):
+        page = client.get("/en/connect/ended/", {"reason": reason})
+        assert words in page.content.decode()
+        assert "Start a new chat" in page.content.decode()
+        assert page.cookies["visit"]["max-age"] == 0
+    french = client.get("/fr/connect/ended/", {"reason": "silence"}).content.decode()
+    assert "nous n'avions pas eu de vos nouvelles" in french
+    assert "In an emergency" not in french
+
+
+def test_the_ended_page_ignores_a_reason_it_does_not_know(chat_organization):
+    page = client_for(chat_organization).get("/en/connect/ended/", {"reason": "<b>hacked</b>"})
+    assert page.status_code == 200
+    assert page.context["reason"] == ""
+    assert "hacked" not in page.content.decode()
+    assert "Nothing of the conversation is kept on this page." in page.content.decode()
+
+
+def test_a_blocked_browser_sees_the_other_ways_to_get_help(
+    chat_organization, other_chat_organization
+):
+    with organization_context(chat_organization):
+        VisitorBlock.objects.create(
+            organization=chat_organization,
+            token_hash=hashlib.sha256(b"blocked-token").hexdigest(),
+            blocked_until=timezone.now() + datetime.timedelta(hours=3),
+        )
+    client = _visit(client_for(chat_organization), "blocked-token")
+    entry = client.get("/en/connect/").content.decode()
+    assert "Chat is not available from this browser right now." in entry
+    assert "In an emergency, call" in entry
+    assert "I understand, continue" not in entry
+    ended = client.get("/en/connect/ended/", {"reason": "blocked"})
+    assert "not available from this browser for now" in ended.content.decode()
+    assert "Start a new chat" not in ended.content.decode()
+    assert 3 * 3600 - 60 < ended.cookies["visit"]["max-age"] <= 3 * 3600
+    # The same token means nothing to another organization.
+    elsewhere = _visit(client_for(other_chat_organization), "blocked-token")
+    assert "I understand, continue" in elsewhere.get("/en/connect/").content.decode()

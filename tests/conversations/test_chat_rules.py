@@ -1,6 +1,7 @@
 """What crisis chat refuses: other tenants, other conversations, bad frames, no consent, abuse."""
 
 import asyncio
+import hashlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -9,10 +10,10 @@ from asgiref.sync import sync_to_async
 from django.core.cache import cache
 
 from accounts.models import Role
-from conversations.models import CannedMessage, Conversation, Message
+from conversations.models import CannedMessage, Conversation, Message, VisitorBlock
 from policies.tenancy import organization_context
 from shelterchat.consumers import db
-from tests.conversations.conftest import Survivor, Worker, on_shift, ticket_for
+from tests.conversations.conftest import Survivor, Worker, live_chat, on_shift, ticket_for
 from tests.factories import staff_create
 from tests.websocket import communicator
 
@@ -25,18 +26,6 @@ def _db(organization, function):
             return function()
 
     return sync_to_async(run)()
-
-
-async def _live_chat(organization):
-    user = await sync_to_async(on_shift)(organization)
-    worker = await Worker(organization, user).open()
-    survivor = await Survivor(organization).open()
-    await survivor.start()
-    conversation_id = await worker.next_waiting()
-    await worker.send(type="accept", conversation=conversation_id)
-    await worker.receive_until("message")
-    await survivor.receive_until("message")
-    return worker, survivor, conversation_id
 
 
 async def test_survivor_token_replayed_in_another_organization(
@@ -61,7 +50,7 @@ async def test_survivor_token_replayed_in_another_organization(
 async def test_other_organizations_worker_can_do_nothing(
     chat_organization, other_chat_organization
 ):
-    _worker, _survivor, conversation_id = await _live_chat(chat_organization)
+    _worker, _survivor, conversation_id = await live_chat(chat_organization)
     outsider_user = await sync_to_async(on_shift)(other_chat_organization)
     outsider = await Worker(other_chat_organization, outsider_user).open()
     for frame in (
@@ -91,7 +80,7 @@ async def test_other_organizations_worker_can_do_nothing(
 
 
 async def test_worker_cannot_touch_a_colleagues_conversation(chat_organization):
-    _worker, _survivor, conversation_id = await _live_chat(chat_organization)
+    _worker, _survivor, conversation_id = await live_chat(chat_organization)
     colleague = await Worker(
         chat_organization, await sync_to_async(on_shift)(chat_organization)
     ).open()
@@ -118,7 +107,7 @@ async def test_roles_without_chat_cannot_connect(chat_organization):
 
 
 async def test_bad_frames_get_errors_and_lose_nothing(chat_organization):
-    worker, survivor, conversation_id = await _live_chat(chat_organization)
+    worker, survivor, conversation_id = await live_chat(chat_organization)
     bad = [
         ("text", "{not json"),
         ("text", '["a list"]'),
@@ -156,7 +145,7 @@ async def test_actions_before_start_and_after_end(chat_organization):
     await survivor.send(type="end")
     assert (await survivor.receive())["error"] == "not_started"
 
-    worker, survivor, conversation_id = await _live_chat(chat_organization)
+    worker, survivor, conversation_id = await live_chat(chat_organization)
     await survivor.send(type="end")
     await survivor.receive_until("ended")
     await worker.receive_until("ended")
@@ -219,15 +208,46 @@ async def test_too_many_starts_from_one_address_but_room_for_a_shelter(chat_orga
 
 
 async def test_blocked_browser_cannot_start_again(chat_organization):
-    worker, survivor, conversation_id = await _live_chat(chat_organization)
+    user = await sync_to_async(on_shift)(chat_organization)
+    worker = await Worker(chat_organization, user).open()
+    survivor = await Survivor(chat_organization).open(cookie="visit=browser-one; other=x")
+    await survivor.start()
+    conversation_id = await worker.next_waiting()
+    await worker.send(type="accept", conversation=conversation_id)
     await worker.send(type="block", conversation=conversation_id, hours=2)
     ended = await survivor.receive_until("ended")
-    block = ended["block"]
+    assert ended == {"type": "ended", "reason": "blocked"}
     assert (await worker.receive_until("ended"))["outcome"] == "blocked"
-    again = await Survivor(chat_organization).open()
-    assert (await again.start(block=block))["error"] == "blocked"
-    fresh = await Survivor(chat_organization).open()
-    assert (await fresh.start())["type"] == "started"
+
+    def stored():
+        block = VisitorBlock.objects.get()
+        return block.token_hash, list(Conversation.objects.values_list("browser_hash", flat=True))
+
+    block_hash, browser_hashes = await _db(chat_organization, stored)
+    assert block_hash == hashlib.sha256(b"browser-one").hexdigest()
+    assert browser_hashes == [""]
+    again = await Survivor(chat_organization).open(cookie="visit=browser-one")
+    assert (await again.start())["error"] == "blocked"
+    other_browser = await Survivor(chat_organization).open(cookie="visit=browser-two")
+    assert (await other_browser.start())["type"] == "started"
+    no_cookie = await Survivor(chat_organization).open()
+    assert (await no_cookie.start())["type"] == "started"
+
+
+async def test_a_block_without_the_cookie_still_ends_the_chat(chat_organization):
+    worker, survivor, conversation_id = await live_chat(chat_organization)
+    await worker.send(type="block", conversation=conversation_id, hours=2)
+    assert (await survivor.receive_until("ended"))["reason"] == "blocked"
+    assert not await _db(chat_organization, VisitorBlock.objects.exists)
+
+
+async def test_the_end_tells_her_who_ended_it(chat_organization):
+    _worker, survivor, _conversation_id = await live_chat(chat_organization)
+    await survivor.send(type="end")
+    assert await survivor.receive_until("ended") == {"type": "ended", "reason": "survivor_ended"}
+    worker, survivor, conversation_id = await live_chat(chat_organization)
+    await worker.send(type="end", conversation=conversation_id)
+    assert await survivor.receive_until("ended") == {"type": "ended", "reason": "worker_ended"}
 
 
 async def test_canned_message_in_her_language(chat_organization):
@@ -264,7 +284,7 @@ async def test_overload_is_refused_out_loud_and_stores_nothing(chat_organization
     """A message that would wait too long for a database thread is refused, not queued."""
     # One thread, so that one long call makes the next one wait.
     asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=1))
-    _worker, survivor, _conversation_id = await _live_chat(chat_organization)
+    _worker, survivor, _conversation_id = await live_chat(chat_organization)
     # Let her socket finish what accepting the chat set off: it must not be
     # caught waiting for the thread this test is about to hold.
     await asyncio.sleep(0.2)

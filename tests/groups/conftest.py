@@ -191,13 +191,6 @@ class LiveSocket(JsonSocket):
             assert frame["seq"] == self.seen + 1 or not self.seen, (frame, self.seen)
             self.seen = frame["seq"]
 
-    async def close_code(self, timeout=3):
-        """Skip what is still sent, and return the code the server closed with."""
-        while True:
-            output = await self.socket.receive_output(timeout=timeout)
-            if output["type"] == "websocket.close":
-                return output.get("code", 1000)
-
 
 async def participant_socket(organization, group, participant, join=True):
     client = await sync_to_async(participant_client)(organization, participant)

@@ -7,14 +7,12 @@ moderator hides it.
 """
 
 import pytest
-from django.test import Client
-from django_otp import DEVICE_ID_SESSION_KEY
 
 from accounts.models import Organization, OrganizationHostname, Role
 from groups.models import GroupMember
 from policies.tenancy import organization_context
 from tests.browser import browser  # noqa: F401  (fixture)
-from tests.factories import authenticator_of, staff_create
+from tests.factories import client_for, staff_create
 from tests.groups.conftest import PASSPHRASE, agreement_publish, group_create, member_create
 
 pytestmark = pytest.mark.browser
@@ -26,9 +24,13 @@ ARABIC = "شكرا لكن على الاستماع"
 
 
 @pytest.fixture
-def site(live_server):
+def site(live_server, neutral_site):
     organization = Organization.objects.create(
-        slug="forum", name="Forum", public_name="Forum", languages=["en", "fr"]
+        slug="forum",
+        name="Forum",
+        public_name="Forum",
+        languages=["en", "fr"],
+        quick_exit_url=neutral_site[0],
     )
     with organization_context(organization):
         OrganizationHostname.objects.create(organization=organization, hostname=HOST)
@@ -55,13 +57,11 @@ def _context(browser, site, console):  # noqa: F811
 
 def _staff_context(browser, site, console):  # noqa: F811
     """Open a context signed in as the moderator, second factor verified."""
-    client = Client(HTTP_HOST=HOST)
-    client.force_login(site["moderator"])
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = authenticator_of(site["moderator"]).persistent_id
-    session.save()
+    client = client_for(site["organization"], site["moderator"], host=HOST)
     context, page = _context(browser, site, console)
-    context.add_cookies([{"name": "sessionid", "value": session.session_key, "url": site["base"]}])
+    context.add_cookies(
+        [{"name": "sessionid", "value": client.session.session_key, "url": site["base"]}]
+    )
     return context, page
 
 
@@ -162,6 +162,28 @@ def test_a_form_posts_with_its_own_origin(browser, site):  # noqa: F811
     page.fill("#id_display_name", "Kind Fern")
     page.fill("#id_passphrase", PASSPHRASE)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
-    assert page.url.endswith("/en/groups/forum/")
+    page.wait_for_url("**/en/groups/forum/")
     page.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_back_after_leaving_the_forum_shows_nothing_of_it(browser, site, neutral_site):  # noqa: F811
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto("about:blank")
+    page.goto(f"{site['base']}/en/groups/")
+    page.fill("#id_display_name", "Kind Fern")
+    page.fill("#id_passphrase", PASSPHRASE)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Start a topic").click()
+    page.fill("#id_title", FRENCH_TITLE)
+    page.fill("#id_body", FRENCH)
+    page.get_by_role("button", name="Post").click()
+    page.get_by_role("heading", name=FRENCH_TITLE).wait_for()
+    assert page.evaluate("history.length") == 2
+    page.get_by_role("button", name="Exit this page").click()
+    page.wait_for_url(neutral_site[0])
+    page.go_back()
+    assert page.url == "about:blank"
+    assert context.cookies() == []
+    context.close()

@@ -30,7 +30,7 @@ CHINESE = "欢迎大家。这里很安全。"
 ADDRESS = "I live at 12 Elm Street, come see me"
 # Seconds from the set-up to the session's scheduled end: enough for the
 # whole flow below, with room to spare on a slow machine.
-SESSION_LEFT_SECONDS = 22
+SESSION_LEFT_SECONDS = 30
 
 
 @pytest.fixture
@@ -55,8 +55,8 @@ def live_site():
     server.stop()
 
 
-def _arrive(context, base, group, name):
-    page = context.new_page()
+def _arrive(context, base, group, name, page=None):
+    page = page or context.new_page()
     page.goto(f"{base}/en/groups/live/{group.link_id}/")
     assert page.title() == "Book club"
     assert page.get_by_text("No screenshots. What is said here stays here.").is_visible()
@@ -155,6 +155,7 @@ def test_facilitator_and_three_survivors_meet_until_the_scheduled_end(live_site,
     with organization_context(organization):
         assert GroupMeeting.objects.get().state == GroupMeeting.State.OPEN
     _assert_cleared(lark, base, group, "The group chat has ended", within=left + 10)
+    assert contexts[0].cookies() == [], "a group chat that is over leaves no cookie"
     console.get_by_text("The session has ended. Its messages and names are erased.").wait_for()
     assert ENGLISH not in console.evaluate("document.documentElement.outerHTML")
 
@@ -173,3 +174,48 @@ def test_facilitator_and_three_survivors_meet_until_the_scheduled_end(live_site,
     assert not [line for line in errors if "Content Security Policy" in line], errors
     for context in (facilitator_context, *contexts):
         context.close()
+
+
+def test_leaving_asks_once_and_leaves_nothing_behind(live_site, browser):  # noqa: F811
+    _organization, group, base, staff_session, _ends_at = live_site
+    facilitator_context = browser.new_context()
+    facilitator_context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": staff_session, "url": base}]
+    )
+    console = facilitator_context.new_page()
+    console.goto(f"{base}/staff/groups/{group.pk}/live/")
+    context = browser.new_context(viewport={"width": 360, "height": 740})
+    blank = context.new_page()
+    blank.goto("about:blank")
+    page = _arrive(context, base, group, "Quiet Heron", page=blank)
+    console.locator("#waiting li", has_text="Quiet Heron").get_by_role(
+        "button", name="Let in"
+    ).click()
+    page.locator("#room").wait_for()
+    send = page.get_by_role("button", name="Send", exact=True)
+    leave = page.get_by_role("button", name="Leave the group chat")
+    assert (
+        leave.bounding_box()["y"] - (send.bounding_box()["y"] + send.bounding_box()["height"]) >= 32
+    )
+
+    leave.click()
+    question = page.get_by_text("Leave the group chat? Its messages will be cleared")
+    assert question.is_visible() and not leave.is_visible()
+    page.get_by_role("button", name="Stay").click()
+    assert not question.is_visible()
+    page.wait_for_timeout(300)
+    assert page.locator("#room").is_visible()
+
+    leave.click()
+    page.get_by_role("button", name="Yes, leave").click()
+    page.wait_for_url(f"{base}/en/groups/live/{group.link_id}/left/")
+    page.get_by_role("heading", name="You have left the group chat").wait_for()
+    assert page.get_by_text("you can clear the history").is_visible()
+    assert context.cookies() == []
+    assert page.evaluate("history.length") == 2
+    with contextlib.suppress(PlaywrightError):
+        page.go_back()
+    page.wait_for_timeout(500)
+    assert page.url == "about:blank"
+    facilitator_context.close()
+    context.close()

@@ -4,6 +4,7 @@ import datetime
 import re
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from groups.models import GroupMeeting, GroupSession, MeetingKey, MeetingParticipant, SessionInvite
@@ -186,6 +187,19 @@ def test_the_left_page_says_why_and_nothing_more(
         assert client.get(f"/en/groups/live/{live_group.link_id}/room/")["Location"] == left
         assert client.get(f"/en/groups/live/{live_group.link_id}/")["Location"] == left
     assert "The group chat has ended" in client_for(organization).get(left).content.decode()
+
+
+def test_arriving_leaves_no_cookie_beyond_the_sitting(
+    organization, agreement, live_group, live_session
+):
+    client = client_for(organization)
+    url = f"/en/groups/live/{live_group.link_id}/"
+    csrf = client.get(url).cookies[settings.CSRF_COOKIE_NAME]
+    assert (csrf["max-age"], csrf["expires"]) == ("", "")
+    session = _arrival(client, url, agreement).cookies[settings.SESSION_COOKIE_NAME]
+    with organization_context(organization):
+        ends_at = GroupMeeting.objects.get().ends_at
+    assert abs(session["max-age"] - (ends_at - timezone.now()).total_seconds()) < 60
 
 
 def test_a_live_groups_member_is_sent_to_its_page(organization, agreement, live_group):

@@ -9,6 +9,7 @@ import base64
 import importlib
 import io
 import secrets
+from urllib.parse import quote
 
 import pytest
 from django.apps import apps
@@ -17,8 +18,8 @@ from django.contrib.sessions.backends.base import CreateError, UpdateError
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
-from accounts.models import AuthenticatorDevice, BackupCodeDevice, PasswordHash, Role
-from accounts.services import backup_codes_replace
+from accounts.models import AuthenticatorDevice, BackupCodeDevice, PasswordHash, Role, User
+from accounts.services import backup_codes_replace, invitation_create
 from policies.crypto import DecryptionError
 from policies.sessions import SessionStore
 from policies.tenancy import (
@@ -143,15 +144,23 @@ def test_totp_secret_opens_only_with_its_key(settings, organization):
         authenticator_of(worker).secret  # noqa: B018
 
 
-def test_enrolment_code_is_an_authenticator_uri_of_the_sealed_secret(organization):
-    user = staff_create(organization, [Role.SUPPORT_WORKER], with_device=False)
-    client = client_for(organization, user, verified=False)
-    page = client.get("/staff/two-factor/setup/")
+def test_enrolment_code_is_an_authenticator_uri_of_the_sealed_secret(organization, org_admin):
+    with organization_context(organization):
+        _invitation, token = invitation_create(
+            organization=organization, created_by=org_admin, roles=[Role.SUPPORT_WORKER]
+        )
+    client = client_for(organization)
+    client.post(
+        f"/staff/join/{token}/",
+        {"form": "new", "new-name": "newcomer", "new-password": "a long and unusual passphrase"},
+    )
+    page = client.get(f"/staff/join/{token}/")
+    user = User.objects.get(username=f"newcomer@{organization.slug}")
     device = authenticator_of(user, confirmed=False)
     assert device.secret_base32 in page.content.decode()
     with person_context(user):
         url = device.config_url
-    assert url.startswith(f"otpauth://totp/ShelterChat%3A{user.username}?secret=")
+    assert url.startswith(f"otpauth://totp/ShelterChat%3A{quote(user.username)}?secret=")
     assert f"secret={device.secret_base32}&issuer=ShelterChat" in url
 
 

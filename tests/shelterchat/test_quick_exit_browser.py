@@ -1,8 +1,5 @@
 """The quick exit in a real browser: Shift three times, and the survivor is somewhere else."""
 
-import http.server
-import threading
-
 import pytest
 
 from accounts.models import Organization, OrganizationHostname
@@ -10,30 +7,6 @@ from policies.tenancy import organization_context
 from tests.browser import browser  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def neutral_site():
-    """Serve a neutral page (a weather report) standing in for the quick-exit destination."""
-    visits = []
-
-    class Weather(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            visits.append(self.path)
-            body = b"<title>Weather</title><p>Sunny</p>"
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Weather)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/weather", visits
-    server.shutdown()
 
 
 @pytest.fixture
@@ -104,4 +77,74 @@ def test_two_shifts_do_nothing(browser, survivor_page_url, neutral_site):  # noq
     page.wait_for_timeout(300)
     assert page.url == survivor_page_url
     assert neutral_site[1] == []
+    context.close()
+
+
+def _stays(page, url, visits):
+    page.wait_for_timeout(300)
+    assert page.url == url
+    assert visits == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_typing_capitals_never_exits(browser, survivor_page_url, neutral_site):  # noqa: F811
+    context, page = _open(browser, survivor_page_url)
+    page.keyboard.type("Hi Ana, I AM OK. Merci, À BIENTÔT")
+    for letter in "HAIOK":
+        page.keyboard.press(f"Shift+{letter}")
+        page.keyboard.type(" then more ")
+    for letter in "ABC":
+        page.keyboard.press(f"Shift+{letter}")
+    _stays(page, survivor_page_url, neutral_site[1])
+    assert page.locator("#quick-exit-count").inner_text() == ""
+    context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_holding_shift_never_exits(browser, survivor_page_url, neutral_site):  # noqa: F811
+    context, page = _open(browser, survivor_page_url)
+    for _ in range(4):
+        page.keyboard.down("Shift")
+        for _ in range(5):
+            page.keyboard.down("Shift")  # the keyboard's auto-repeat
+        page.keyboard.up("Shift")
+    _stays(page, survivor_page_url, neutral_site[1])
+    context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_another_key_starts_the_count_again(browser, survivor_page_url, neutral_site):  # noqa: F811
+    context, page = _open(browser, survivor_page_url)
+    count = page.locator("#quick-exit-count")
+    assert count.get_attribute("aria-live") == "polite"
+    page.keyboard.press("Shift")
+    assert count.inner_text() == "Shift pressed 1 of 3 times"
+    assert count.is_visible()
+    page.keyboard.press("Shift")
+    assert count.inner_text() == "Shift pressed 2 of 3 times"
+    page.keyboard.press("a")
+    assert count.inner_text() == ""
+    page.keyboard.press("Shift")
+    page.keyboard.press("Shift")
+    _stays(page, survivor_page_url, neutral_site[1])
+    page.keyboard.press("Shift")
+    page.wait_for_url(neutral_site[0])
+    context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_count_lasts_five_seconds_and_speaks_french(
+    browser,  # noqa: F811
+    survivor_page_url,
+    neutral_site,
+):
+    french = survivor_page_url.replace("/en/", "/fr/")
+    context, page = _open(browser, french)
+    page.keyboard.press("Shift")
+    page.keyboard.press("Shift")
+    assert page.locator("#quick-exit-count").inner_text() == "Touche Maj : 2 fois sur 3"
+    page.wait_for_timeout(5300)
+    assert page.locator("#quick-exit-count").inner_text() == ""
+    page.keyboard.press("Shift")
+    _stays(page, french, neutral_site[1])
     context.close()

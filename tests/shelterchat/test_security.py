@@ -131,3 +131,23 @@ def test_deploy_check_fails_on_inline_script(tmp_path):
     )
     assert result.returncode != 0
     assert "shelterchat.E002" in result.stderr + result.stdout
+
+
+def test_malformed_host_logs_one_warning_without_its_value(organization):
+    import io
+    import logging
+
+    from django.test import Client
+
+    handler = next(h for h in logging.getLogger("django").handlers if h.name == "console")
+    buffer = io.StringIO()
+    previous = handler.setStream(buffer)
+    try:
+        response = Client(HTTP_HOST="evil host!<script>").get("/staff/login/")
+    finally:
+        handler.setStream(previous)
+    assert response.status_code == 400
+    lines = buffer.getvalue().splitlines()
+    assert len(lines) == 1, lines
+    assert " WARNING django.security.DisallowedHost " in lines[0]
+    assert "evil" not in lines[0]

@@ -31,8 +31,9 @@ def test_the_journey_to_a_chat_weighs_under_the_budget(organization, language):
         "notice",
         "questions",
         "chat",
+        "ended",
         "/static/css/site.css",
-        "/static/js/quick-exit.js",
+        "/static/js/survivor.js",
         "/static/js/chat.js",
     ]
     total = sum(packed for _what, _raw, packed in rows)

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0005_adopt_otp_plugin_devices'),
+        ('accounts', '0006_invitation_purpose_recovery_code'),
     ]
 
     operations = [
