@@ -99,7 +99,7 @@ def _chat_rows(organization, worker):
 
     OpeningHours.objects.create(
         organization=organization,
-        weekday=timezone.localdate().weekday(),
+        weekday=timezone.localdate(timezone.now(), organization.tz).weekday(),
         opens_at=dt.time(0),
         closes_at=dt.time(0),
     )
