@@ -67,7 +67,9 @@
     if (event.defaultPrevented || form.method !== "post") { return; }
     event.preventDefault();
     var body = new URLSearchParams(new FormData(form, event.submitter));
-    window.fetch(form.action, { method: "POST", body: body, credentials: "same-origin" })
+    // A form step's language buttons post it to the other language's address.
+    var to = event.submitter && event.submitter.getAttribute("formaction");
+    window.fetch(to || form.action, { method: "POST", body: body, credentials: "same-origin" })
       .then(show)
       .catch(function () { form.submit(); });
   });

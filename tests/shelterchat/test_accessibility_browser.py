@@ -201,7 +201,7 @@ def test_every_survivor_page_state_passes_axe(site, browser, language):  # noqa:
     page.locator("#silence-warning").wait_for(timeout=15000)
     check(page, "silence warning")
     console.locator(".pane button.end").click()
-    page.wait_for_url(f"{root}/connect/ended/")
+    page.wait_for_url(f"{root}/connect/ended/?reason=worker_ended")
     check(page, "ended")
     worker_context.close()
     context.close()

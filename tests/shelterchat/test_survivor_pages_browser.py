@@ -15,11 +15,10 @@ from django.utils import timezone
 from accounts.models import Closure, OpeningHours
 from conversations.models import QuestionAnswerCount
 from policies.tenancy import organization_context
-from tests.browser import browser  # noqa: F401  (fixture)
+from tests.browser import browser, neutral_site  # noqa: F401  (fixtures)
 from tests.conversations.conftest import make_chat_ready, on_shift, optional_question_create
 from tests.factories import organization_create
 from tests.groups.conftest import agreement_publish, live_group_make, session_around
-from tests.shelterchat.test_quick_exit_browser import neutral_site  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -279,10 +278,13 @@ def test_hint_focus_order_and_targets(staffed, browser):  # noqa: F811
     optional_question_create(organization)
     targets = "button:visible, a.button:visible, .languages a, label:has(> input[type=radio])"
     for step in ("home", "notice", "questions", "chat"):
+        # Each step replaces the page in place: measure once the next one is there.
         if step == "notice":
             on_phone.get_by_role("link", name="Start a chat").click()
+            on_phone.get_by_role("button", name="I understand, continue").wait_for()
         elif step == "questions":
             on_phone.get_by_role("button", name="I understand, continue").click()
+            on_phone.get_by_role("button", name="Continue").wait_for()
         elif step == "chat":
             on_phone.get_by_role("button", name="Continue").click()
             on_phone.get_by_role("heading", name="Before we start").wait_for()

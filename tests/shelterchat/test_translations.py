@@ -10,7 +10,16 @@ import pytest
 from django.conf import settings
 from django.utils import translation
 
-SKIPPED = {".venv", ".demo", ".git", "staticfiles", "__pycache__", ".pytest_cache", ".ruff_cache"}
+SKIPPED = {
+    ".venv",
+    ".demo",
+    "node_modules",
+    ".git",
+    "staticfiles",
+    "__pycache__",
+    ".pytest_cache",
+    ".ruff_cache",
+}
 
 
 def parse_po(path):
