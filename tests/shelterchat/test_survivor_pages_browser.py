@@ -276,7 +276,11 @@ def test_hint_focus_order_and_targets(staffed, browser):  # noqa: F811
     desktop.close()
 
     optional_question_create(organization)
-    targets = "button:visible, a.button:visible, .languages a, label:has(> input[type=radio])"
+    # What she can see and tap; a page being replaced in place has nothing to measure.
+    targets = (
+        "button:visible, a.button:visible, .languages a:visible,"
+        " label:has(> input[type=radio]):visible"
+    )
     for step in ("home", "notice", "questions", "chat"):
         # Each step replaces the page in place: measure once the next one is there.
         if step == "notice":
@@ -284,11 +288,13 @@ def test_hint_focus_order_and_targets(staffed, browser):  # noqa: F811
             on_phone.get_by_role("button", name="I understand, continue").wait_for()
         elif step == "questions":
             on_phone.get_by_role("button", name="I understand, continue").click()
-            on_phone.get_by_role("button", name="Continue").wait_for()
+            on_phone.get_by_role("button", name="Continue", exact=True).wait_for()
         elif step == "chat":
             on_phone.get_by_role("button", name="Continue").click()
             on_phone.get_by_role("heading", name="Before we start").wait_for()
-        for box in [element.bounding_box() for element in on_phone.locator(targets).all()]:
+        boxes = [element.bounding_box() for element in on_phone.locator(targets).all()]
+        assert boxes and None not in boxes, step
+        for box in boxes:
             assert box["width"] >= 44 and box["height"] >= 44, (step, box)
         for radio in on_phone.locator("input[type=radio]").all():
             assert radio.bounding_box()["width"] >= 24, step
